@@ -1,0 +1,12 @@
+//! Published targets and the model's comparison with them.
+//!
+//! [`targets`] reads a table of published figures (the shape of `calibration-targets.csv`: regimen,
+//! population, subset, statistic, day, value, tolerance, source); [`typical`] evaluates every target that a
+//! single typical patient can speak to and says whether the model is within tolerance. Cohort statistics
+//! (fractions of patients, grade distributions) need a simulated cohort and are reported as such.
+
+pub mod targets;
+pub mod typical;
+
+/// The shared calibration targets, embedded so the binary needs no data files.
+pub const EMBEDDED_TARGETS: &str = include_str!("../../data/calibration-targets.csv");

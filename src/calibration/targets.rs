@@ -1,0 +1,298 @@
+//! Reading calibration targets.
+
+use std::fmt;
+
+/// A malformed targets table.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("targets line {line}, column {column}: {message}")]
+pub struct TargetError {
+    /// 1-based line number (the header is line 1).
+    pub line: usize,
+    /// Column name.
+    pub column: &'static str,
+    /// What is wrong, with the value.
+    pub message: String,
+}
+
+/// The published value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetValue {
+    /// One number.
+    Number(f64),
+    /// A range `lo-hi` (e.g. a window of weeks).
+    Range(f64, f64),
+    /// Several numbers separated by `/` (e.g. a grade distribution).
+    Distribution(Vec<f64>),
+}
+
+/// How far the model may be from the value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Tolerance {
+    /// `+-X%`: relative to the value.
+    Relative(f64),
+    /// `+-X` (optionally followed by a unit word such as `weeks`, `points`, `each`): absolute.
+    Absolute(f64),
+    /// `within range`: the model must fall inside the value's range.
+    WithinRange,
+    /// `lo to hi` or `lo-hi unit`: an explicit acceptable interval.
+    Interval(f64, f64),
+}
+
+/// One published figure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// Identifier (e.g. `C5`).
+    pub id: String,
+    /// Regimen in words.
+    pub regimen: String,
+    /// Population in words.
+    pub population: String,
+    /// Subset (`ALC`, `CD4`, `CD8`, `CD19`, a drug name).
+    pub subset: String,
+    /// Statistic in words (`mean`, `median at year-1 nadir (week 9)`, `percent decrease at week 52` …).
+    pub statistic: String,
+    /// Day the statistic refers to, if any.
+    pub time_day: Option<f64>,
+    /// The published value.
+    pub value: TargetValue,
+    /// Unit of the value.
+    pub unit: String,
+    /// Acceptable deviation.
+    pub tolerance: Tolerance,
+    /// Where the figure comes from.
+    pub source: String,
+}
+
+impl fmt::Display for TargetValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TargetValue::Number(v) => write!(f, "{v}"),
+            TargetValue::Range(a, b) => write!(f, "{a}-{b}"),
+            TargetValue::Distribution(v) => {
+                let s: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+                write!(f, "{}", s.join("/"))
+            }
+        }
+    }
+}
+
+impl fmt::Display for Tolerance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Tolerance::Relative(r) => write!(f, "+-{}%", r * 100.0),
+            Tolerance::Absolute(a) => write!(f, "+-{a}"),
+            Tolerance::WithinRange => write!(f, "within range"),
+            Tolerance::Interval(a, b) => write!(f, "{a} to {b}"),
+        }
+    }
+}
+
+fn number(s: &str) -> Option<f64> {
+    s.trim().parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+/// Parses `lo-hi`, ignoring a trailing unit word (`0.3-1.5 h`).
+fn range(s: &str) -> Option<(f64, f64)> {
+    let head = s.split_whitespace().next()?;
+    let (a, b) = head.split_once('-')?;
+    let (a, b) = (number(a)?, number(b)?);
+    (a <= b).then_some((a, b))
+}
+
+fn parse_value(s: &str) -> Option<TargetValue> {
+    if let Some(v) = number(s) {
+        return Some(TargetValue::Number(v));
+    }
+    if s.contains('/') {
+        let parts: Option<Vec<f64>> = s.split('/').map(number).collect();
+        return parts.map(TargetValue::Distribution);
+    }
+    range(s).map(|(a, b)| TargetValue::Range(a, b))
+}
+
+fn parse_tolerance(s: &str) -> Option<Tolerance> {
+    let t = s.trim();
+    if t == "within range" {
+        return Some(Tolerance::WithinRange);
+    }
+    if let Some(rest) = t.strip_prefix("+-") {
+        if let Some(p) = rest.strip_suffix('%') {
+            return number(p).filter(|v| *v >= 0.0).map(|v| Tolerance::Relative(v / 100.0));
+        }
+        let head = rest.split_whitespace().next()?;
+        return number(head).filter(|v| *v >= 0.0).map(Tolerance::Absolute);
+    }
+    if let Some((a, b)) = t.split_once(" to ") {
+        let (a, b) = (number(a)?, number(b)?);
+        return (a <= b).then_some(Tolerance::Interval(a, b));
+    }
+    range(t).map(|(a, b)| Tolerance::Interval(a, b))
+}
+
+const COLUMNS: [&str; 10] = [
+    "id",
+    "regimen",
+    "population",
+    "subset",
+    "statistic",
+    "time_day",
+    "value",
+    "unit",
+    "suggested_tolerance",
+    "source",
+];
+
+/// Parses a targets table (CSV with the header of `calibration-targets.csv`; quoted fields allowed).
+pub fn parse(text: &str) -> Result<Vec<Target>, TargetError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let header = rdr
+        .headers()
+        .map_err(|e| TargetError {
+            line: 1,
+            column: "header",
+            message: e.to_string(),
+        })?
+        .clone();
+    let mut idx = [0usize; COLUMNS.len()];
+    for (i, name) in COLUMNS.iter().enumerate() {
+        idx[i] = header.iter().position(|h| h.trim() == *name).ok_or(TargetError {
+            line: 1,
+            column: COLUMNS[i],
+            message: format!("missing column {name:?}; expected {}", COLUMNS.join(",")),
+        })?;
+    }
+    let mut out = Vec::new();
+    for (n, rec) in rdr.records().enumerate() {
+        let line = n + 2;
+        let rec = rec.map_err(|e| TargetError {
+            line,
+            column: "row",
+            message: e.to_string(),
+        })?;
+        let get = |i: usize| rec.get(idx[i]).unwrap_or("").trim().to_string();
+        if rec.len() != header.len() {
+            return Err(TargetError {
+                line,
+                column: "row",
+                message: format!("expected {} fields, found {}", header.len(), rec.len()),
+            });
+        }
+        let id = get(0);
+        if id.is_empty() {
+            return Err(TargetError {
+                line,
+                column: "id",
+                message: "empty id".into(),
+            });
+        }
+        let time_raw = get(5);
+        let time_day = if time_raw.is_empty() {
+            None
+        } else {
+            Some(number(&time_raw).filter(|v| *v >= 0.0).ok_or(TargetError {
+                line,
+                column: "time_day",
+                message: format!("must be a day >= 0 or empty, got {time_raw:?}"),
+            })?)
+        };
+        let value_raw = get(6);
+        let value = parse_value(&value_raw).ok_or(TargetError {
+            line,
+            column: "value",
+            message: format!("must be a number, a range lo-hi or a list a/b/c, got {value_raw:?}"),
+        })?;
+        let tol_raw = get(8);
+        let tolerance = parse_tolerance(&tol_raw).ok_or(TargetError {
+            line,
+            column: "suggested_tolerance",
+            message: format!("must be +-X%, +-X [unit], 'within range', 'lo to hi' or 'lo-hi [unit]', got {tol_raw:?}"),
+        })?;
+        if tolerance == Tolerance::WithinRange && !matches!(value, TargetValue::Range(..)) {
+            return Err(TargetError {
+                line,
+                column: "value",
+                message: format!("'within range' needs a range value lo-hi, got {value_raw:?}"),
+            });
+        }
+        out.push(Target {
+            id,
+            regimen: get(1),
+            population: get(2),
+            subset: get(3),
+            statistic: get(4),
+            time_day,
+            value,
+            unit: get(7),
+            tolerance,
+            source: get(9),
+        });
+    }
+    Ok(out)
+}
+
+impl Target {
+    /// Whether a scalar model value meets the target (distributions are compared component-wise elsewhere).
+    pub fn admits(&self, model: f64) -> Option<bool> {
+        if !model.is_finite() {
+            return Some(false);
+        }
+        match (&self.value, &self.tolerance) {
+            (TargetValue::Number(v), Tolerance::Relative(r)) => Some((model - v).abs() <= r * v.abs()),
+            (TargetValue::Number(v), Tolerance::Absolute(a)) => Some((model - v).abs() <= *a),
+            (_, Tolerance::Interval(a, b)) => Some(model >= *a && model <= *b),
+            (TargetValue::Range(a, b), Tolerance::WithinRange) => Some(model >= *a && model <= *b),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shared_table_parses() {
+        let t = parse(super::super::EMBEDDED_TARGETS).unwrap();
+        assert!(t.len() >= 40);
+        let c5 = t.iter().find(|x| x.id == "C5").unwrap();
+        assert_eq!(c5.value, TargetValue::Number(385.0));
+        assert_eq!(c5.tolerance, Tolerance::Relative(0.15));
+        let c15 = t.iter().find(|x| x.id == "C15").unwrap();
+        assert_eq!(c15.value, TargetValue::Range(9.0, 13.0));
+        assert_eq!(
+            t.iter().find(|x| x.id == "C19").unwrap().tolerance,
+            Tolerance::Interval(0.0, 0.02)
+        );
+        assert_eq!(
+            t.iter().find(|x| x.id == "C21").unwrap().tolerance,
+            Tolerance::Interval(0.3, 1.5)
+        );
+        assert!(
+            matches!(t.iter().find(|x| x.id == "C20").unwrap().value, TargetValue::Distribution(ref v) if v.len() == 5)
+        );
+    }
+
+    #[test]
+    fn malformed_rows_name_line_and_column() {
+        let h = "id,regimen,population,subset,statistic,time_day,value,unit,suggested_tolerance,source\n";
+        let cases = [
+            ("X1,r,p,CD4,mean,abc,50,cells/uL,+-50%,s\n", "time_day"),
+            ("X1,r,p,CD4,mean,30,fifty,cells/uL,+-50%,s\n", "value"),
+            ("X1,r,p,CD4,mean,30,50,cells/uL,about right,s\n", "suggested_tolerance"),
+            ("X1,r,p,CD4,mean,30,50,cells/uL,within range,s\n", "value"),
+            (",r,p,CD4,mean,30,50,cells/uL,+-50%,s\n", "id"),
+            ("X1,r,p,CD4,mean,-3,50,cells/uL,+-50%,s\n", "time_day"),
+            ("X1,r,p,CD4\n", "row"),
+        ];
+        for (row, col) in cases {
+            let e = parse(&format!("{h}{row}")).unwrap_err();
+            assert_eq!(e.line, 2);
+            assert_eq!(e.column, col, "{row}: {e}");
+        }
+        let e = parse("id,regimen\nX,y\n").unwrap_err();
+        assert_eq!(e.line, 1);
+    }
+}

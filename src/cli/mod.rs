@@ -1,0 +1,164 @@
+//! Command-line interface: argument parsing and one function per command. `main.rs` only calls [`run`].
+
+mod patient;
+mod tables;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use lymphosim::regimen::presets::PresetOptions;
+use lymphosim::simulate::{PkForm, SimOptions};
+use lymphosim::solver::{Method, SolverOptions};
+
+/// Simulate lymphocyte depletion and repopulation after alemtuzumab and cladribine tablets.
+#[derive(Debug, Parser)]
+#[command(name = "lymphosim", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Simulate one typical patient on a preset regimen (or an event table); print a summary, write a CSV.
+    Patient(PatientArgs),
+    /// List the regimen presets.
+    Presets,
+    /// List the integration methods.
+    Methods,
+    /// Write a preset's dose events as a NONMEM-style CSV (ID,TIME,EVID,AMT,CMT,RATE; time in days).
+    Events(EventsArgs),
+    /// Compare the typical patient with published targets (calibration-targets.csv).
+    Targets(TargetsArgs),
+}
+
+/// Regimen choice shared by commands.
+#[derive(Debug, Args, Clone)]
+struct RegimenArgs {
+    /// Preset name (see `lymphosim presets`).
+    #[arg(long, default_value = "sequence")]
+    preset: String,
+    /// Body weight (kg); drives the cladribine dose.
+    #[arg(long, default_value_t = 70.0)]
+    weight: f64,
+    /// For `sequence`: months from the last alemtuzumab infusion to the first cladribine dose.
+    #[arg(long = "interval-months", default_value_t = 12.0)]
+    interval_months: f64,
+}
+
+impl RegimenArgs {
+    fn preset_options(&self) -> PresetOptions {
+        PresetOptions {
+            weight_kg: self.weight,
+            interval_months: self.interval_months,
+        }
+    }
+}
+
+/// Integration choice shared by commands.
+#[derive(Debug, Args, Clone)]
+struct SolverArgs {
+    /// Integration method (see `lymphosim methods`).
+    #[arg(long, default_value = "dopri5")]
+    method: String,
+    /// Drug representation: `exact` (closed-form propagation) or `ode` (full 15-state ODE).
+    #[arg(long, default_value = "exact")]
+    pk: String,
+    /// Relative tolerance.
+    #[arg(long, default_value_t = 1e-6)]
+    rtol: f64,
+    /// Absolute tolerance (cells/µL, mg).
+    #[arg(long, default_value_t = 1e-6)]
+    atol: f64,
+}
+
+impl SolverArgs {
+    fn options(&self) -> lymphosim::Result<SimOptions> {
+        let method: Method = self.method.parse()?;
+        let pk: PkForm = self.pk.parse()?;
+        let solver = SolverOptions {
+            rtol: self.rtol,
+            atol: self.atol,
+            ..SolverOptions::default()
+        };
+        solver.validate()?;
+        Ok(SimOptions { method, solver, pk })
+    }
+}
+
+#[derive(Debug, Args)]
+struct PatientArgs {
+    #[command(flatten)]
+    regimen: RegimenArgs,
+    /// Read the dose events from a NONMEM-style CSV instead of a preset.
+    #[arg(long, value_name = "FILE.csv")]
+    events: Option<PathBuf>,
+    /// Simulated days (default: 10 years).
+    #[arg(long, default_value_t = 3653.0)]
+    days: f64,
+    /// Output CSV (one row per day). Default: lymphosim-out/patient-<preset>.csv
+    #[arg(long, value_name = "FILE.csv")]
+    out: Option<PathBuf>,
+    /// Lower limit of normal for ALC (cells/µL), for CTCAE grades.
+    #[arg(long, default_value_t = lymphosim::model::DEFAULT_LLN)]
+    lln: f64,
+    #[command(flatten)]
+    solver: SolverArgs,
+}
+
+#[derive(Debug, Args)]
+struct EventsArgs {
+    #[command(flatten)]
+    regimen: RegimenArgs,
+    /// Output CSV; without it the table goes to standard output.
+    #[arg(long, value_name = "FILE.csv")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct TargetsArgs {
+    /// Targets table (default: the embedded copy of the shared calibration-targets.csv).
+    #[arg(long, value_name = "FILE.csv")]
+    file: Option<PathBuf>,
+    #[command(flatten)]
+    solver: SolverArgs,
+}
+
+/// Parses the command line and runs the chosen command. With no command, simulates the `sequence` preset.
+pub fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        None => {
+            eprintln!("lymphosim: no command given; simulating one typical patient on the `sequence` preset (see `lymphosim --help`).");
+            patient::run(&PatientArgs {
+                regimen: RegimenArgs {
+                    preset: "sequence".into(),
+                    weight: 70.0,
+                    interval_months: 12.0,
+                },
+                events: None,
+                days: 3653.0,
+                out: None,
+                lln: lymphosim::model::DEFAULT_LLN,
+                solver: SolverArgs {
+                    method: "dopri5".into(),
+                    pk: "exact".into(),
+                    rtol: 1e-6,
+                    atol: 1e-6,
+                },
+            })
+        }
+        Some(Command::Patient(a)) => patient::run(&a),
+        Some(Command::Presets) => {
+            tables::presets();
+            Ok(())
+        }
+        Some(Command::Methods) => {
+            tables::methods();
+            Ok(())
+        }
+        Some(Command::Events(a)) => tables::events(&a),
+        Some(Command::Targets(a)) => tables::targets(&a),
+    }
+}

@@ -1,0 +1,354 @@
+//! Reference model v1: drug PK, drug effects, and T, B and NK cell kinetics.
+//!
+//! [`ModelParams`] holds the parameters of one patient; [`Model::new`] validates them and precomputes the
+//! steady-state closure (the production terms that keep an untreated patient exactly at baseline). The
+//! model then offers the right-hand sides of the drug subsystem ([`Model::drug_rhs`]) and of the cells
+//! ([`Model::cell_rhs`]), the drug exposure that couples them ([`Model::exposure`]), and the observations
+//! ([`Model::observe`]).
+//!
+//! The equations, with each parameter's meaning, are in `docs/model.md`.
+
+mod grade;
+mod params;
+pub mod state;
+
+pub use grade::{Grade, GradeScale, DEFAULT_LLN};
+pub use params::{Constraint, ModelParams, ParamError, ParamSpec};
+
+use state::{cell, drug, CellState, DrugState, FullState};
+
+/// Drug exposure at one instant: what the cell equations need from the drug states.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Exposure {
+    /// Alemtuzumab serum concentration `CA` (µg/mL).
+    pub alemtuzumab_ug_per_ml: f64,
+    /// Cladribine apoptotic damage `D` (dimensionless).
+    pub cladribine_damage: f64,
+}
+
+/// Observable quantities of one state.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Observables {
+    /// Absolute lymphocyte count (cells/µL), scaled to the patient's baseline ALC.
+    pub alc: f64,
+    /// CD4+ T cells, naive + memory (cells/µL).
+    pub cd4: f64,
+    /// CD8+ T cells, naive + memory (cells/µL).
+    pub cd8: f64,
+    /// CD19+ B cells, naive + memory (cells/µL).
+    pub cd19: f64,
+    /// NK cells (cells/µL).
+    pub nk: f64,
+    /// Alemtuzumab serum concentration (µg/mL).
+    pub alemtuzumab_ug_per_ml: f64,
+    /// Cladribine plasma concentration (ng/mL).
+    pub cladribine_ng_per_ml: f64,
+}
+
+/// Constants derived once per patient from the parameters (steady-state closure and rate constants).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Derived {
+    pub baseline: CellState,
+    pub l0: f64,
+    pub alc_scale: f64,
+    pub theta4: f64,
+    pub prolif_n4: f64,
+    pub loss_n4: f64,
+    pub prolif_m4: f64,
+    pub theta8: f64,
+    pub prolif_n8: f64,
+    pub loss_n8: f64,
+    pub prolif_m8: f64,
+    pub source_b: f64,
+    pub loss_bn: f64,
+    pub prolif_bm: f64,
+    pub source_nk: f64,
+    /// Alemtuzumab elimination rate (/day).
+    pub kel_a: f64,
+    /// Cladribine micro-constants (/day).
+    pub k10: f64,
+    pub k12: f64,
+    pub k21: f64,
+    /// ng/mL of plasma concentration per mg in the central compartment.
+    pub cp_per_mg: f64,
+    /// Floors below which alemtuzumab does not kill (cells/µL), in cell-state order (PB and F unused).
+    pub floor: CellState,
+}
+
+/// A validated patient model: parameters plus the constants derived from them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    params: ModelParams,
+    pub(crate) k: Derived,
+}
+
+#[inline]
+fn homeostasis(x: f64, kappa: f64, hill: f64) -> f64 {
+    let xh = if hill == 1.0 { x } else { x.max(0.0).powf(hill) };
+    (1.0 + kappa) / (1.0 + kappa * xh)
+}
+
+#[inline]
+fn above(x: f64, floor: f64) -> f64 {
+    (x - floor).max(0.0)
+}
+
+impl Model {
+    /// Validates `params` and derives the steady-state closure.
+    ///
+    /// Fails with [`ParamError`] if a parameter is out of range, or if the closure would need a negative
+    /// memory proliferation rate (naive→memory conversion larger than memory death allows).
+    pub fn new(params: ModelParams) -> Result<Self, ParamError> {
+        params.validate()?;
+        let p = &params;
+        let n4 = p.naive_fraction_cd4 * p.cd4_0;
+        let m4 = (1.0 - p.naive_fraction_cd4) * p.cd4_0;
+        let n8 = p.naive_fraction_cd8 * p.cd8_0;
+        let m8 = (1.0 - p.naive_fraction_cd8) * p.cd8_0;
+        let bn = p.naive_fraction_b * p.cd19_0;
+        let bm = (1.0 - p.naive_fraction_b) * p.cd19_0;
+        let fthy = p.thymic_fraction_at_age();
+
+        let loss_n4 = p.death_naive_cd4 + p.activation_cd4;
+        let loss_n8 = p.death_naive_cd8 + p.activation_cd8;
+        let loss_bn = p.death_naive_b + p.activation_b;
+        let prolif_m4 = p.death_memory_cd4 - p.activation_cd4 * n4 / m4;
+        let prolif_m8 = p.death_memory_cd8 - p.activation_cd8 * n8 / m8;
+        let prolif_bm = p.death_memory_b - p.activation_b * bn / bm;
+        for (names, v) in [
+            ("activation_cd4, death_memory_cd4, naive_fraction_cd4", prolif_m4),
+            ("activation_cd8, death_memory_cd8, naive_fraction_cd8", prolif_m8),
+            ("activation_b, death_memory_b, naive_fraction_b", prolif_bm),
+        ] {
+            if v < 0.0 {
+                return Err(ParamError::Inconsistent {
+                    names,
+                    reason: "steady-state closure needs memory proliferation >= 0 (naive->memory inflow exceeds memory death)",
+                    value: v,
+                });
+            }
+        }
+
+        let mut baseline = [0.0; cell::COUNT];
+        baseline[cell::N4] = n4;
+        baseline[cell::M4] = m4;
+        baseline[cell::N8] = n8;
+        baseline[cell::M8] = m8;
+        baseline[cell::PB] = 1.0;
+        baseline[cell::BN] = bn;
+        baseline[cell::BM] = bm;
+        baseline[cell::NK] = p.nk_0;
+        baseline[cell::F] = 1.0;
+
+        let mut floor = [0.0; cell::COUNT];
+        floor[cell::N4] = p.floor_naive_t * n4;
+        floor[cell::N8] = p.floor_naive_t * n8;
+        floor[cell::M4] = p.floor_memory_cd4 * m4;
+        floor[cell::M8] = p.floor_memory_cd8 * m8;
+        floor[cell::BN] = p.floor_b * bn;
+        floor[cell::BM] = p.floor_b * bm;
+        floor[cell::NK] = p.floor_nk * p.nk_0;
+
+        let k = Derived {
+            baseline,
+            l0: n4 + m4 + n8 + m8 + bn + bm,
+            alc_scale: p.alc_0 / (p.cd4_0 + p.cd8_0 + p.cd19_0 + p.nk_0),
+            theta4: fthy * loss_n4 * n4,
+            prolif_n4: (1.0 - fthy) * loss_n4,
+            loss_n4,
+            prolif_m4,
+            theta8: fthy * loss_n8 * n8,
+            prolif_n8: (1.0 - fthy) * loss_n8,
+            loss_n8,
+            prolif_m8,
+            source_b: loss_bn * bn,
+            loss_bn,
+            prolif_bm,
+            source_nk: p.death_nk * p.nk_0,
+            kel_a: p.alem_clearance_l_per_day / p.alem_volume_l,
+            k10: p.clad_clearance_l_per_day() / p.clad_v1_l,
+            k12: p.clad_q_l_per_day / p.clad_v1_l,
+            k21: p.clad_q_l_per_day / p.clad_v2_l,
+            cp_per_mg: 1000.0 / p.clad_v1_l,
+            floor,
+        };
+        Ok(Model { params, k })
+    }
+
+    /// The typical patient of reference model v1.
+    pub fn reference_v1() -> Self {
+        Model::new(ModelParams::reference_v1()).expect("reference parameters are valid")
+    }
+
+    /// The parameters this model was built from.
+    pub fn params(&self) -> &ModelParams {
+        &self.params
+    }
+
+    /// Baseline (pre-treatment steady state) of the cell states.
+    pub fn baseline_cells(&self) -> CellState {
+        self.k.baseline
+    }
+
+    /// The untreated full state: drugs at zero, cells at baseline.
+    pub fn initial_state(&self) -> FullState {
+        state::join(&[0.0; drug::COUNT], &self.k.baseline)
+    }
+
+    /// Drug exposure implied by the drug states.
+    #[inline]
+    pub fn exposure(&self, d: &DrugState) -> Exposure {
+        Exposure {
+            alemtuzumab_ug_per_ml: d[drug::AA] / self.params.alem_volume_l,
+            cladribine_damage: d[drug::D],
+        }
+    }
+
+    /// Right-hand side of the linear drug subsystem (mg/day, and per day for `Z`, `D`), with an
+    /// alemtuzumab infusion running at `infusion_mg_per_day`.
+    #[inline]
+    pub fn drug_rhs(&self, d: &DrugState, infusion_mg_per_day: f64, dd: &mut DrugState) {
+        let p = &self.params;
+        let k = &self.k;
+        dd[drug::AA] = infusion_mg_per_day - k.kel_a * d[drug::AA];
+        dd[drug::G] = -p.clad_ka_per_day * d[drug::G];
+        dd[drug::C1] = p.clad_ka_per_day * d[drug::G] - (k.k10 + k.k12) * d[drug::C1] + k.k21 * d[drug::C2];
+        dd[drug::C2] = k.k12 * d[drug::C1] - k.k21 * d[drug::C2];
+        dd[drug::Z] = k.cp_per_mg * d[drug::C1] - p.clad_kz_per_day * d[drug::Z];
+        dd[drug::D] = p.clad_kd_per_day * (d[drug::Z] / p.clad_zref - d[drug::D]);
+    }
+
+    /// Right-hand side of the cell and feedback states (cells/µL/day; per day for `PB`, `F`) under the
+    /// drug exposure `e`.
+    #[inline]
+    pub fn cell_rhs(&self, c: &CellState, e: Exposure, dc: &mut CellState) {
+        let p = &self.params;
+        let k = &self.k;
+        let b = &k.baseline;
+
+        // Drug hazards (/day).
+        let ca = e.alemtuzumab_ug_per_ml.max(0.0);
+        let alem = p.alem_kill_max * ca / (p.alem_ec50 + ca);
+        let (ka_t, ka_b, ka_nk) = (
+            alem * p.alem_susceptibility_t,
+            alem * p.alem_susceptibility_b,
+            alem * p.alem_susceptibility_nk,
+        );
+        let dmg = e.cladribine_damage.max(0.0);
+        let clad = dmg / (p.clad_d50 + dmg);
+
+        let n4 = c[cell::N4];
+        let m4 = c[cell::M4];
+        let n8 = c[cell::N8];
+        let m8 = c[cell::M8];
+        let pb = c[cell::PB];
+        let bn = c[cell::BN];
+        let bm = c[cell::BM];
+        let nk = c[cell::NK];
+        let f = c[cell::F];
+
+        dc[cell::N4] = k.theta4 + k.prolif_n4 * homeostasis(n4 / b[cell::N4], p.kappa_naive, p.hill_naive) * n4
+            - k.loss_n4 * n4
+            - ka_t * above(n4, k.floor[cell::N4])
+            - p.clad_kill_n4 * clad * n4;
+        dc[cell::M4] = p.activation_cd4 * n4
+            + k.prolif_m4 * homeostasis(m4 / b[cell::M4], p.kappa_memory, p.hill_memory) * m4
+            - p.death_memory_cd4 * m4
+            - ka_t * above(m4, k.floor[cell::M4])
+            - p.clad_kill_m4 * clad * m4;
+        dc[cell::N8] = k.theta8 + k.prolif_n8 * homeostasis(n8 / b[cell::N8], p.kappa_naive, p.hill_naive) * n8
+            - k.loss_n8 * n8
+            - ka_t * above(n8, k.floor[cell::N8])
+            - p.clad_kill_n8 * clad * n8;
+        dc[cell::M8] = p.activation_cd8 * n8
+            + k.prolif_m8 * homeostasis(m8 / b[cell::M8], p.kappa_memory, p.hill_memory) * m8
+            - p.death_memory_cd8 * m8
+            - ka_t * above(m8, k.floor[cell::M8])
+            - p.clad_kill_m8 * clad * m8;
+        dc[cell::PB] = p.precursor_recovery * (1.0 - pb) - p.clad_kill_pb * clad * pb;
+        dc[cell::BN] = k.source_b * pb * (1.0 + p.feedback_gain * (f - 1.0))
+            - k.loss_bn * bn
+            - ka_b * above(bn, k.floor[cell::BN])
+            - p.clad_kill_bn * clad * bn;
+        dc[cell::BM] = p.activation_b * bn + k.prolif_bm * bm
+            - p.death_memory_b * bm
+            - ka_b * above(bm, k.floor[cell::BM])
+            - p.clad_kill_bm * clad * bm;
+        dc[cell::NK] =
+            k.source_nk - p.death_nk * nk - ka_nk * above(nk, k.floor[cell::NK]) - p.clad_kill_nk * clad * nk;
+        let l = n4 + m4 + n8 + m8 + bn + bm;
+        let ratio = if l > 0.0 {
+            (k.l0 / l).min(p.feedback_max)
+        } else {
+            p.feedback_max
+        };
+        let signal = if p.feedback_exponent == 0.5 {
+            ratio.sqrt()
+        } else {
+            ratio.powf(p.feedback_exponent)
+        };
+        dc[cell::F] = p.feedback_rate * (signal - f);
+    }
+
+    /// Right-hand side of the full 15-state model.
+    #[inline]
+    pub fn full_rhs(&self, y: &FullState, infusion_mg_per_day: f64, dy: &mut FullState) {
+        let (d, c) = state::split(y);
+        let mut dd = [0.0; drug::COUNT];
+        let mut dc = [0.0; cell::COUNT];
+        self.drug_rhs(&d, infusion_mg_per_day, &mut dd);
+        self.cell_rhs(&c, self.exposure(&d), &mut dc);
+        *dy = state::join(&dd, &dc);
+    }
+
+    /// Observations of a full state.
+    pub fn observe(&self, y: &FullState) -> Observables {
+        let (d, c) = state::split(y);
+        let cd4 = c[cell::N4] + c[cell::M4];
+        let cd8 = c[cell::N8] + c[cell::M8];
+        let cd19 = c[cell::BN] + c[cell::BM];
+        let nk = c[cell::NK];
+        Observables {
+            alc: (cd4 + cd8 + cd19 + nk) * self.k.alc_scale,
+            cd4,
+            cd8,
+            cd19,
+            nk,
+            alemtuzumab_ug_per_ml: d[drug::AA] / self.params.alem_volume_l,
+            cladribine_ng_per_ml: d[drug::C1] * self.k.cp_per_mg,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn baseline_is_a_steady_state() {
+        let m = Model::reference_v1();
+        let mut dy = [0.0; state::FULL];
+        m.full_rhs(&m.initial_state(), 0.0, &mut dy);
+        for (i, (v, name)) in dy.iter().zip(state::full_names()).enumerate() {
+            assert!(v.abs() < 1e-12, "d{name}/dt = {v} at baseline (index {i})");
+        }
+    }
+
+    #[test]
+    fn baseline_observations_match_parameters() {
+        let m = Model::reference_v1();
+        let o = m.observe(&m.initial_state());
+        assert!((o.cd4 - 851.0).abs() < 1e-9);
+        assert!((o.cd8 - 378.0).abs() < 1e-9);
+        assert!((o.cd19 - 205.0).abs() < 1e-9);
+        assert!((o.alc - 1860.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn closure_rejects_negative_memory_proliferation() {
+        let mut p = ModelParams::reference_v1();
+        p.activation_cd4 = 0.1;
+        let e = Model::new(p).unwrap_err().to_string();
+        assert!(e.contains("activation_cd4"), "{e}");
+    }
+}

@@ -1,0 +1,342 @@
+//! Dormand–Prince 5(4) with a 4th-order continuous extension, on fixed-size arrays (no heap allocation).
+//!
+//! Coefficients: Dormand & Prince (1980), dense output as in Hairer, Nørsett & Wanner, *Solving ODEs I*,
+//! §II.6. Step control: the usual PI controller (β = 0.04, safety 0.9, step ratio in [0.2, 10]).
+
+use super::{OdeSystem, SolverError, SolverOptions, SolverStats};
+
+const C2: f64 = 1.0 / 5.0;
+const C3: f64 = 3.0 / 10.0;
+const C4: f64 = 4.0 / 5.0;
+const C5: f64 = 8.0 / 9.0;
+const A21: f64 = 1.0 / 5.0;
+const A31: f64 = 3.0 / 40.0;
+const A32: f64 = 9.0 / 40.0;
+const A41: f64 = 44.0 / 45.0;
+const A42: f64 = -56.0 / 15.0;
+const A43: f64 = 32.0 / 9.0;
+const A51: f64 = 19372.0 / 6561.0;
+const A52: f64 = -25360.0 / 2187.0;
+const A53: f64 = 64448.0 / 6561.0;
+const A54: f64 = -212.0 / 729.0;
+const A61: f64 = 9017.0 / 3168.0;
+const A62: f64 = -355.0 / 33.0;
+const A63: f64 = 46732.0 / 5247.0;
+const A64: f64 = 49.0 / 176.0;
+const A65: f64 = -5103.0 / 18656.0;
+const A71: f64 = 35.0 / 384.0;
+const A73: f64 = 500.0 / 1113.0;
+const A74: f64 = 125.0 / 192.0;
+const A75: f64 = -2187.0 / 6784.0;
+const A76: f64 = 11.0 / 84.0;
+// Error weights: 5th-order minus embedded 4th-order weights.
+const E1: f64 = 71.0 / 57600.0;
+const E3: f64 = -71.0 / 16695.0;
+const E4: f64 = 71.0 / 1920.0;
+const E5: f64 = -17253.0 / 339200.0;
+const E6: f64 = 22.0 / 525.0;
+const E7: f64 = -1.0 / 40.0;
+// Dense output.
+const D1: f64 = -12715105075.0 / 11282082432.0;
+const D3: f64 = 87487479700.0 / 32700410799.0;
+const D4: f64 = -10690763975.0 / 1880347072.0;
+const D5: f64 = 701980252875.0 / 199316789632.0;
+const D6: f64 = -1453857185.0 / 822651844.0;
+const D7: f64 = 69997945.0 / 29380423.0;
+
+const BETA: f64 = 0.04;
+const SAFETY: f64 = 0.9;
+const MIN_RATIO: f64 = 0.2;
+const MAX_RATIO: f64 = 10.0;
+const NAME: &str = "dopri5";
+
+/// This crate's Dormand–Prince 5(4) integrator.
+#[derive(Debug, Clone, Copy)]
+pub struct Dopri5 {
+    opts: SolverOptions,
+}
+
+#[inline]
+fn axpy<const N: usize>(out: &mut [f64; N], y: &[f64; N], h: f64, terms: &[(f64, &[f64; N])]) {
+    for i in 0..N {
+        let mut s = 0.0;
+        for (a, k) in terms {
+            s += a * k[i];
+        }
+        out[i] = y[i] + h * s;
+    }
+}
+
+impl Dopri5 {
+    /// An integrator with these options.
+    pub fn new(opts: SolverOptions) -> Self {
+        Dopri5 { opts }
+    }
+
+    fn scale(&self, a: f64, b: f64) -> f64 {
+        self.opts.atol + self.opts.rtol * a.abs().max(b.abs())
+    }
+
+    /// Initial step from the local scale of the solution (Hairer's heuristic); costs one RHS evaluation.
+    fn initial_step<const N: usize, S: OdeSystem<N>>(
+        &self,
+        sys: &S,
+        t: f64,
+        y: &[f64; N],
+        f0: &[f64; N],
+        hmax: f64,
+        stats: &mut SolverStats,
+    ) -> f64 {
+        let (mut dnf, mut dny) = (0.0, 0.0);
+        for i in 0..N {
+            let sk = self.scale(y[i], y[i]);
+            dnf += (f0[i] / sk).powi(2);
+            dny += (y[i] / sk).powi(2);
+        }
+        let mut h = if dnf <= 1e-10 || dny <= 1e-10 {
+            1e-6
+        } else {
+            0.01 * (dny / dnf).sqrt()
+        };
+        h = h.min(hmax);
+        let mut y1 = [0.0; N];
+        for i in 0..N {
+            y1[i] = y[i] + h * f0[i];
+        }
+        let mut f1 = [0.0; N];
+        sys.rhs(t + h, &y1, &mut f1);
+        stats.rhs_evals += 1;
+        let mut der2 = 0.0;
+        for i in 0..N {
+            der2 += ((f1[i] - f0[i]) / self.scale(y[i], y[i])).powi(2);
+        }
+        let der12 = (der2.sqrt() / h).max(dnf.sqrt());
+        let h1 = if der12 <= 1e-15 {
+            (h * 1e-3).max(1e-6)
+        } else {
+            (0.01 / der12).powf(0.2)
+        };
+        (100.0 * h).min(h1).min(hmax)
+    }
+
+    /// Integrates one segment; see [`super::integrate_segment`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn integrate<const N: usize, S: OdeSystem<N>>(
+        &mut self,
+        sys: &S,
+        t0: f64,
+        t1: f64,
+        y: &mut [f64; N],
+        obs: &[f64],
+        sink: &mut dyn FnMut(f64, &[f64; N]),
+        stats: &mut SolverStats,
+    ) -> Result<(), SolverError> {
+        let len = t1 - t0;
+        if len <= 0.0 {
+            for &t in obs {
+                sink(t, y);
+            }
+            return Ok(());
+        }
+        let hmax = self.opts.max_step_days.min(len);
+        let mut k1 = [0.0; N];
+        sys.rhs(t0, y, &mut k1);
+        stats.rhs_evals += 1;
+        let mut h = self.initial_step(sys, t0, y, &k1, hmax, stats);
+
+        let (mut k2, mut k3, mut k4, mut k5, mut k6, mut k7) =
+            ([0.0; N], [0.0; N], [0.0; N], [0.0; N], [0.0; N], [0.0; N]);
+        let mut ys = [0.0; N];
+        let mut y_new = [0.0; N];
+        let mut t = t0;
+        let mut err_old: f64 = 1e-4;
+        let mut rejected_last = false;
+        let mut steps: u32 = 0;
+        let mut next_obs = 0;
+
+        loop {
+            steps += 1;
+            if steps > self.opts.max_steps_per_segment {
+                return Err(SolverError::TooManySteps {
+                    method: NAME,
+                    day: t,
+                    steps: self.opts.max_steps_per_segment,
+                });
+            }
+            let last = t + 1.01 * h >= t1;
+            if last {
+                h = t1 - t;
+            }
+            axpy(&mut ys, y, h, &[(A21, &k1)]);
+            sys.rhs(t + C2 * h, &ys, &mut k2);
+            axpy(&mut ys, y, h, &[(A31, &k1), (A32, &k2)]);
+            sys.rhs(t + C3 * h, &ys, &mut k3);
+            axpy(&mut ys, y, h, &[(A41, &k1), (A42, &k2), (A43, &k3)]);
+            sys.rhs(t + C4 * h, &ys, &mut k4);
+            axpy(&mut ys, y, h, &[(A51, &k1), (A52, &k2), (A53, &k3), (A54, &k4)]);
+            sys.rhs(t + C5 * h, &ys, &mut k5);
+            axpy(
+                &mut ys,
+                y,
+                h,
+                &[(A61, &k1), (A62, &k2), (A63, &k3), (A64, &k4), (A65, &k5)],
+            );
+            let t_new = if last { t1 } else { t + h };
+            sys.rhs(t_new, &ys, &mut k6);
+            axpy(
+                &mut y_new,
+                y,
+                h,
+                &[(A71, &k1), (A73, &k3), (A74, &k4), (A75, &k5), (A76, &k6)],
+            );
+            sys.rhs(t_new, &y_new, &mut k7);
+            stats.rhs_evals += 6;
+
+            let mut err = 0.0;
+            for i in 0..N {
+                let e = h * (E1 * k1[i] + E3 * k3[i] + E4 * k4[i] + E5 * k5[i] + E6 * k6[i] + E7 * k7[i]);
+                err += (e / self.scale(y[i], y_new[i])).powi(2);
+            }
+            let err = (err / N as f64).sqrt();
+
+            if err <= 1.0 {
+                stats.accepted_steps += 1;
+                // Serve observations inside (t, t_new] from the continuous extension.
+                if next_obs < obs.len() && obs[next_obs] <= t_new {
+                    let mut r5 = [0.0; N];
+                    for i in 0..N {
+                        r5[i] = h * (D1 * k1[i] + D3 * k3[i] + D4 * k4[i] + D5 * k5[i] + D6 * k6[i] + D7 * k7[i]);
+                    }
+                    while next_obs < obs.len() && obs[next_obs] <= t_new {
+                        let to = obs[next_obs];
+                        if to >= t_new {
+                            sink(to, &y_new);
+                        } else {
+                            let th = (to - t) / h;
+                            let th1 = 1.0 - th;
+                            let mut yo = [0.0; N];
+                            for i in 0..N {
+                                let r2 = y_new[i] - y[i];
+                                let r3 = h * k1[i] - r2;
+                                let r4 = r2 - h * k7[i] - r3;
+                                yo[i] = y[i] + th * (r2 + th1 * (r3 + th * (r4 + th1 * r5[i])));
+                            }
+                            sink(to, &yo);
+                        }
+                        next_obs += 1;
+                    }
+                }
+                *y = y_new;
+                k1 = k7;
+                t = t_new;
+                if last {
+                    return Ok(());
+                }
+                let fac11 = err.powf(0.2 - BETA * 0.75);
+                let fac = (fac11 / err_old.powf(BETA) / SAFETY).clamp(1.0 / MAX_RATIO, 1.0 / MIN_RATIO);
+                let mut h_new = h / fac;
+                if rejected_last {
+                    h_new = h_new.min(h);
+                }
+                err_old = err.max(1e-4);
+                rejected_last = false;
+                h = h_new.min(hmax);
+            } else {
+                if steps > 1 || stats.accepted_steps > 0 {
+                    stats.rejected_steps += 1;
+                }
+                let shrink = if err.is_finite() {
+                    (err.powf(0.2) / SAFETY).min(1.0 / MIN_RATIO)
+                } else {
+                    1.0 / MIN_RATIO
+                };
+                h /= shrink;
+                rejected_last = true;
+                if h <= 1e-14 * t.abs().max(1.0) {
+                    return Err(if err.is_finite() {
+                        SolverError::StepSizeUnderflow { method: NAME, day: t }
+                    } else {
+                        SolverError::NonFinite { method: NAME, day: t }
+                    });
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Decay;
+    impl OdeSystem<1> for Decay {
+        fn rhs(&self, _t: f64, y: &[f64; 1], dy: &mut [f64; 1]) {
+            dy[0] = -y[0];
+        }
+    }
+
+    struct Oscillator;
+    impl OdeSystem<2> for Oscillator {
+        fn rhs(&self, _t: f64, y: &[f64; 2], dy: &mut [f64; 2]) {
+            dy[0] = y[1];
+            dy[1] = -y[0];
+        }
+    }
+
+    #[test]
+    fn decay_end_point_and_dense_output() {
+        let opts = SolverOptions {
+            rtol: 1e-10,
+            atol: 1e-12,
+            ..Default::default()
+        };
+        let mut y = [1.0];
+        let obs: Vec<f64> = (1..=10).map(|i| i as f64).collect();
+        let mut seen = Vec::new();
+        let mut stats = SolverStats::default();
+        Dopri5::new(opts)
+            .integrate(
+                &Decay,
+                0.0,
+                10.0,
+                &mut y,
+                &obs,
+                &mut |t, y| seen.push((t, y[0])),
+                &mut stats,
+            )
+            .unwrap();
+        assert!((y[0] - (-10.0f64).exp()).abs() < 1e-12, "{}", y[0]);
+        assert_eq!(seen.len(), 10);
+        for (t, v) in seen {
+            assert!((v - (-t).exp()).abs() < 1e-9 * (-t).exp() + 1e-13, "t {t}: {v}");
+        }
+    }
+
+    #[test]
+    fn convergence_order_is_about_five() {
+        // Error at the end point of a harmonic oscillator over 2π as the tolerance tightens: error per step
+        // scales like h^5, so error ∝ tol when step control works.
+        let mut errs = Vec::new();
+        for tol in [1e-6, 1e-8, 1e-10] {
+            let opts = SolverOptions {
+                rtol: tol,
+                atol: tol,
+                ..Default::default()
+            };
+            let mut y = [1.0, 0.0];
+            let mut stats = SolverStats::default();
+            Dopri5::new(opts)
+                .integrate(&Oscillator, 0.0, 20.0, &mut y, &[], &mut |_, _| {}, &mut stats)
+                .unwrap();
+            let e = ((y[0] - 20f64.cos()).powi(2) + (y[1] + 20f64.sin()).powi(2)).sqrt();
+            errs.push((e, stats.accepted_steps));
+        }
+        for w in errs.windows(2) {
+            let (e0, n0) = w[0];
+            let (e1, n1) = w[1];
+            assert!(e1 < e0 / 20.0, "error must fall with tolerance: {errs:?}");
+            let order = (e0 / e1).ln() / (n1 as f64 / n0 as f64).ln();
+            assert!(order > 4.0 && order < 6.5, "observed order {order}: {errs:?}");
+        }
+    }
+}

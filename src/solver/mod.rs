@@ -1,0 +1,279 @@
+//! Integrators behind one interface.
+//!
+//! The driver in [`crate::simulate`] owns the loop over event-free segments; an integrator only ever
+//! solves one segment `[t0, t1]` of an [`OdeSystem`] and reports the state at the observation times that fall
+//! inside it (from dense output or interpolation, never by restarting). Choose *how* to integrate with a
+//! [`Method`] and [`SolverOptions`]; counts of work come back in [`SolverStats`].
+//!
+//! | method | what it is |
+//! |---|---|
+//! | `dopri5` | this crate's allocation-free Dormand–Prince 5(4) with its 4th-order dense output (default) |
+//! | `ode-solvers-dopri5` | ode_solvers' Dopri5 with its continuous output model |
+//! | `ode-solvers-dop853` | ode_solvers' Dop853; observations by quintic Hermite interpolation between accepted steps |
+//! | `ode-solvers-rk4` | ode_solvers' fixed-step RK4 (`fixed_step_days`); observations by quintic Hermite interpolation |
+//!
+//! The ode_solvers 0.6.2 pitfalls are handled in [`ode_solvers_adapter`]: its dense output's wrong end
+//! point is avoided (the end state is the last accepted step), Dop853's stage-time bug is neutralised by
+//! making every segment autonomous with a clock state, RK4's step is shrunk to divide the segment, and its
+//! stiffness and step failures become [`SolverError`]s that carry the simulated day.
+
+mod dopri5;
+mod hermite;
+pub mod ode_solvers_adapter;
+
+pub use dopri5::Dopri5;
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A first-order ODE system `dy/dt = f(t, y)` with `N` states.
+pub trait OdeSystem<const N: usize> {
+    /// Writes `f(t, y)` into `dy`.
+    fn rhs(&self, t: f64, y: &[f64; N], dy: &mut [f64; N]);
+}
+
+/// Which integrator to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Method {
+    /// This crate's Dormand–Prince 5(4), allocation-free, with dense output.
+    #[default]
+    Dopri5,
+    /// ode_solvers' Dopri5.
+    OdeSolversDopri5,
+    /// ode_solvers' Dop853.
+    OdeSolversDop853,
+    /// ode_solvers' fixed-step classical RK4.
+    OdeSolversRk4,
+}
+
+impl Method {
+    /// All methods, in the order `lymphosim methods` lists them.
+    pub const ALL: [Method; 4] = [
+        Method::Dopri5,
+        Method::OdeSolversDopri5,
+        Method::OdeSolversDop853,
+        Method::OdeSolversRk4,
+    ];
+
+    /// Stable name (used on the command line and in outputs).
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Dopri5 => "dopri5",
+            Method::OdeSolversDopri5 => "ode-solvers-dopri5",
+            Method::OdeSolversDop853 => "ode-solvers-dop853",
+            Method::OdeSolversRk4 => "ode-solvers-rk4",
+        }
+    }
+
+    /// One-line description.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Method::Dopri5 => "own Dormand-Prince 5(4), adaptive, allocation-free, 4th-order dense output (default)",
+            Method::OdeSolversDopri5 => "ode_solvers Dopri5, adaptive, continuous output model",
+            Method::OdeSolversDop853 => "ode_solvers Dop853, adaptive 8th order, Hermite-interpolated observations",
+            Method::OdeSolversRk4 => "ode_solvers RK4, fixed step (fixed_step_days), Hermite-interpolated observations",
+        }
+    }
+
+    /// Whether the method adapts its step to `rtol`/`atol`.
+    pub fn is_adaptive(self) -> bool {
+        !matches!(self, Method::OdeSolversRk4)
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Method {
+    type Err = SolverError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Method::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| SolverError::UnknownMethod {
+                name: s.to_string(),
+                known: Method::ALL.map(Method::name).join(", "),
+            })
+    }
+}
+
+/// Settings shared by all methods.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SolverOptions {
+    /// Relative tolerance (adaptive methods).
+    pub rtol: f64,
+    /// Absolute tolerance, in the states' own units (cells/µL, mg …).
+    pub atol: f64,
+    /// Largest step (days); `f64::INFINITY` lets the step grow to the segment length.
+    pub max_step_days: f64,
+    /// Step of fixed-step methods (days); shrunk so that it divides each segment.
+    pub fixed_step_days: f64,
+    /// Most steps allowed in one segment before giving up.
+    pub max_steps_per_segment: u32,
+    /// Report stiffness (ode_solvers Dopri5/Dop853's own detector) as an error instead of ploughing on.
+    pub detect_stiffness: bool,
+}
+
+impl Default for SolverOptions {
+    fn default() -> Self {
+        SolverOptions {
+            rtol: 1e-6,
+            atol: 1e-6,
+            max_step_days: f64::INFINITY,
+            fixed_step_days: 0.02,
+            max_steps_per_segment: 2_000_000,
+            detect_stiffness: false,
+        }
+    }
+}
+
+impl SolverOptions {
+    /// Checks every option; the error names the option and its value.
+    pub fn validate(&self) -> Result<(), SolverError> {
+        let checks = [
+            (
+                "rtol",
+                self.rtol,
+                self.rtol > 0.0 && self.rtol.is_finite() && self.rtol < 1.0,
+                "in (0, 1)",
+            ),
+            (
+                "atol",
+                self.atol,
+                self.atol > 0.0 && self.atol.is_finite(),
+                "finite and > 0",
+            ),
+            ("max_step_days", self.max_step_days, self.max_step_days > 0.0, "> 0"),
+            (
+                "fixed_step_days",
+                self.fixed_step_days,
+                self.fixed_step_days > 0.0 && self.fixed_step_days.is_finite(),
+                "finite and > 0",
+            ),
+            (
+                "max_steps_per_segment",
+                self.max_steps_per_segment as f64,
+                self.max_steps_per_segment > 0,
+                "> 0",
+            ),
+        ];
+        for (name, value, ok, requirement) in checks {
+            if !ok {
+                return Err(SolverError::InvalidOption {
+                    name,
+                    value,
+                    requirement,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Work done by an integration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SolverStats {
+    /// Right-hand-side evaluations (including those spent on interpolation).
+    pub rhs_evals: u64,
+    /// Accepted steps.
+    pub accepted_steps: u64,
+    /// Rejected steps.
+    pub rejected_steps: u64,
+    /// Event-free segments integrated.
+    pub segments: u64,
+}
+
+impl std::ops::AddAssign for SolverStats {
+    fn add_assign(&mut self, o: Self) {
+        self.rhs_evals += o.rhs_evals;
+        self.accepted_steps += o.accepted_steps;
+        self.rejected_steps += o.rejected_steps;
+        self.segments += o.segments;
+    }
+}
+
+/// An integrator failure, carrying the simulated day where it happened.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SolverError {
+    /// The step size fell below what floating point can resolve.
+    #[error("{method}: step size underflow at day {day}")]
+    StepSizeUnderflow {
+        /// Method name.
+        method: &'static str,
+        /// Simulated day.
+        day: f64,
+    },
+    /// Too many steps in one segment.
+    #[error("{method}: more than {steps} steps in one segment, stopped at day {day}")]
+    TooManySteps {
+        /// Method name.
+        method: &'static str,
+        /// Simulated day.
+        day: f64,
+        /// The limit.
+        steps: u32,
+    },
+    /// The problem looks stiff to the method's stiffness detector.
+    #[error("{method}: the problem became stiff at day {day}; use the exact drug propagation (--pk exact) or another method")]
+    Stiff {
+        /// Method name.
+        method: &'static str,
+        /// Simulated day.
+        day: f64,
+    },
+    /// The state became NaN or infinite.
+    #[error("{method}: the state became non-finite at day {day}")]
+    NonFinite {
+        /// Method name.
+        method: &'static str,
+        /// Simulated day.
+        day: f64,
+    },
+    /// An option is out of range.
+    #[error("solver option {name}: must be {requirement}, got {value}")]
+    InvalidOption {
+        /// Option name.
+        name: &'static str,
+        /// Value given.
+        value: f64,
+        /// What was expected.
+        requirement: &'static str,
+    },
+    /// No method has this name.
+    #[error("unknown method {name:?}; known methods: {known}")]
+    UnknownMethod {
+        /// The name given.
+        name: String,
+        /// The names that exist.
+        known: String,
+    },
+}
+
+/// Integrates `sys` from `t0` to `t1` with `method`, updating `y` to the state at `t1`.
+///
+/// `obs` are the observation times inside `(t0, t1]`, ascending; `sink` receives the state at each of them
+/// in order. Work is added to `stats`.
+#[allow(clippy::too_many_arguments)]
+pub fn integrate_segment<const N: usize, S: OdeSystem<N>>(
+    method: Method,
+    opts: &SolverOptions,
+    sys: &S,
+    t0: f64,
+    t1: f64,
+    y: &mut [f64; N],
+    obs: &[f64],
+    sink: &mut dyn FnMut(f64, &[f64; N]),
+    stats: &mut SolverStats,
+) -> Result<(), SolverError> {
+    stats.segments += 1;
+    match method {
+        Method::Dopri5 => Dopri5::new(*opts).integrate(sys, t0, t1, y, obs, sink, stats),
+        Method::OdeSolversDopri5 => ode_solvers_adapter::dopri5(opts, sys, t0, t1, y, obs, sink, stats),
+        Method::OdeSolversDop853 => ode_solvers_adapter::dop853(opts, sys, t0, t1, y, obs, sink, stats),
+        Method::OdeSolversRk4 => ode_solvers_adapter::rk4(opts, sys, t0, t1, y, obs, sink, stats),
+    }
+}
