@@ -88,6 +88,7 @@ impl SolverArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
 struct PatientArgs {
     #[command(flatten)]
     regimen: RegimenArgs,
@@ -108,6 +109,7 @@ struct PatientArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
 struct EventsArgs {
     #[command(flatten)]
     regimen: RegimenArgs,

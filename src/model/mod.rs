@@ -195,6 +195,27 @@ impl Model {
         state::join(&[0.0; drug::COUNT], &self.k.baseline)
     }
 
+    /// The fastest first-order turnover rate of the cell states at baseline (/day): the largest of the naive
+    /// and memory loss rates, marrow recovery, B and NK turnover, and the feedback relaxation. Explicit
+    /// integrators keep `h · rate` inside their stability region so that rounding noise in quiet stretches
+    /// is damped instead of amplified (see [`crate::simulate`]).
+    pub fn fastest_cell_turnover_per_day(&self) -> f64 {
+        let p = &self.params;
+        [
+            self.k.loss_n4,
+            self.k.loss_n8,
+            p.death_memory_cd4,
+            p.death_memory_cd8,
+            p.precursor_recovery,
+            self.k.loss_bn,
+            p.death_memory_b,
+            p.death_nk,
+            p.feedback_rate,
+        ]
+        .into_iter()
+        .fold(0.0, f64::max)
+    }
+
     /// Drug exposure implied by the drug states.
     #[inline]
     pub fn exposure(&self, d: &DrugState) -> Exposure {

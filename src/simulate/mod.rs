@@ -8,6 +8,13 @@
 //! The driver splits time at every dose event (oral dose, infusion start, infusion stop) and integrates one
 //! event-free segment at a time, so no discontinuity ever falls inside a step. An observation at an event
 //! time sees the state *before* the event (a trough sample).
+//!
+//! **Step cap.** In long quiet stretches an adaptive explicit method would grow its step to hundreds of days.
+//! The cell turnover modes (rates up to ≈ 0.03 /day) would then lie outside the method's stability region, and
+//! rounding noise — invisible to the error estimate — would grow until it reached the tolerance. The driver
+//! therefore caps the step at [`STABILITY_CAP`]` / `[`Model::fastest_cell_turnover_per_day`] (≈ 67 days for
+//! the reference patient), which costs a few dozen steps over ten years and keeps an untreated patient at
+//! baseline to rounding precision.
 
 use std::fmt;
 use std::str::FromStr;
@@ -179,6 +186,10 @@ impl OdeSystem<FULL> for FullSystem<'_> {
     }
 }
 
+/// Largest `h · rate` allowed for the cell turnover modes (Dormand–Prince's real stability interval reaches
+/// about 3.3; 2 leaves a margin).
+pub const STABILITY_CAP: f64 = 2.0;
+
 /// Simulates one patient and stores every observation.
 pub fn simulate(problem: &Problem, opts: &SimOptions) -> Result<Trajectory> {
     let n = problem.observation_days.len();
@@ -199,6 +210,10 @@ pub fn simulate_streaming(
 ) -> Result<SolverStats> {
     opts.solver.validate()?;
     let model = &problem.model;
+    let mut solver = opts.solver;
+    solver.max_step_days = solver
+        .max_step_days
+        .min(STABILITY_CAP / model.fastest_cell_turnover_per_day());
     let propagator = match opts.pk {
         PkForm::Exact => Some(DrugPropagator::new(model)?),
         PkForm::Ode => None,
@@ -240,7 +255,7 @@ pub fn simulate_streaming(
                 let sys = CellSystem { model, seg, t0: t };
                 integrate_segment(
                     opts.method,
-                    &opts.solver,
+                    &solver,
                     &sys,
                     t,
                     t_next,
@@ -259,7 +274,7 @@ pub fn simulate_streaming(
                 let mut y = state::join(&drugs, &cells);
                 integrate_segment(
                     opts.method,
-                    &opts.solver,
+                    &solver,
                     &sys,
                     t,
                     t_next,

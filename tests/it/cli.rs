@@ -1,0 +1,104 @@
+//! The command line: the main job runs, bad input gets a clear error and never a panic.
+
+use std::process::Command;
+
+fn lymphosim(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_lymphosim"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("lymphosim-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d.join(name)
+}
+
+#[test]
+fn patient_writes_a_tidy_csv_and_a_summary() {
+    let out = tmp("seq.csv");
+    let (ok, stdout, stderr) = lymphosim(&[
+        "patient",
+        "--preset",
+        "sequence",
+        "--days",
+        "1000",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    for needle in ["CD4", "nadir", "worst CTCAE grade", "back above 200"] {
+        assert!(stdout.contains(needle), "summary lacks {needle:?}:\n{stdout}");
+    }
+    let csv = std::fs::read_to_string(&out).unwrap();
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().starts_with("day,ALC,CD4,CD8,CD19,NK,grade,"));
+    assert_eq!(lines.count(), 1001);
+}
+
+#[test]
+fn events_round_trip_through_the_command_line() {
+    let ev = tmp("events.csv");
+    let (ok, _, e) = lymphosim(&[
+        "events",
+        "--preset",
+        "clarity-3.5",
+        "--weight",
+        "60",
+        "--out",
+        ev.to_str().unwrap(),
+    ]);
+    assert!(ok, "{e}");
+    let (ok, stdout, e) = lymphosim(&[
+        "patient",
+        "--events",
+        ev.to_str().unwrap(),
+        "--days",
+        "400",
+        "--out",
+        tmp("ev.csv").to_str().unwrap(),
+    ]);
+    assert!(ok, "{e}");
+    assert!(stdout.contains("20 dose events"), "{stdout}");
+}
+
+#[test]
+fn bad_input_is_a_clear_error_not_a_panic() {
+    let cases: [(&[&str], &str); 9] = [
+        (&["patient", "--preset", "cladribine-label", "--weight", "35"], "35"),
+        (&["patient", "--preset", "no-such"], "unknown preset"),
+        (&["patient", "--weight", "NaN"], "weight_kg"),
+        (&["patient", "--interval-months", "-3"], "interval_months: must be"),
+        (&["patient", "--days", "-1"], "days: must be"),
+        (&["patient", "--rtol", "0"], "rtol: must be"),
+        (&["patient", "--method", "euler"], "unknown method"),
+        (&["patient", "--pk", "fast"], "pk"),
+        (&["patient", "--lln", "500"], "lln"),
+    ];
+    for (args, needle) in cases {
+        let (ok, _, stderr) = lymphosim(args);
+        assert!(!ok, "{args:?} succeeded");
+        assert!(stderr.contains(needle), "{args:?}: stderr lacks {needle:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+    }
+}
+
+#[test]
+fn listing_commands_name_every_preset_and_method() {
+    let (ok, out, _) = lymphosim(&["presets"]);
+    assert!(ok);
+    for p in lymphosim::regimen::presets::NAMES {
+        assert!(out.contains(p));
+    }
+    let (ok, out, _) = lymphosim(&["methods"]);
+    assert!(ok);
+    for m in lymphosim::solver::Method::ALL {
+        assert!(out.contains(m.name()));
+    }
+}

@@ -1,0 +1,11 @@
+//! Integration tests, in layers: closed-form oracles, tight-tolerance references, invariants, published
+//! targets, and the command line.
+
+mod baseline;
+mod cli;
+mod invariants;
+mod kinetics;
+mod pk_oracles;
+mod regimens;
+mod solvers;
+mod support;
