@@ -58,3 +58,8 @@ pub mod prelude {
     pub use crate::simulate::{simulate, PkForm, Problem, SimOptions, Trajectory};
     pub use crate::solver::{Method, SolverOptions};
 }
+
+/// Compiles and runs the README's code blocks as doctests, so the README cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -108,3 +108,56 @@ impl PatientSummary {
         }
     }
 }
+
+/// One drug phase of a regimen: from the first dose of a run of same-drug courses to the next drug's first dose
+/// (or the end of the observations).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhaseSummary {
+    /// The drug of this phase.
+    pub drug: crate::regimen::Drug,
+    /// First dose of the phase (day).
+    pub start_day: f64,
+    /// End of the phase (day, exclusive): the next phase's start or the last observation.
+    pub end_day: f64,
+    /// Observables at the last observation at or before the phase start (what a clinician sees before dosing).
+    pub at_start: Option<Observables>,
+    /// Nadirs and worst grade between the phase start and its end.
+    pub within: PatientSummary,
+}
+
+/// Splits a trajectory into drug phases (see [`PhaseSummary`]). Runs of courses of the same drug form one phase.
+pub fn phases(
+    model: &Model,
+    traj: &Trajectory,
+    admins: &[crate::regimen::Administration],
+    scale: &GradeScale,
+) -> Vec<PhaseSummary> {
+    let obs = traj.observables(model);
+    let mut starts: Vec<(crate::regimen::Drug, f64)> = Vec::new();
+    for a in admins {
+        if starts.last().is_none_or(|(d, _)| *d != a.drug) {
+            starts.push((a.drug, a.day));
+        }
+    }
+    let last_day = traj.days.last().copied().unwrap_or(0.0);
+    let mut out = Vec::new();
+    for (i, &(drug, start)) in starts.iter().enumerate() {
+        if start > last_day {
+            break;
+        }
+        let end = starts.get(i + 1).map(|s| s.1).unwrap_or(f64::INFINITY);
+        let before = traj.days.partition_point(|&d| d <= start);
+        let at_start = before.checked_sub(1).map(|k| obs[k]);
+        let from = traj.days.partition_point(|&d| d < start);
+        let to = traj.days.partition_point(|&d| d < end);
+        let within = PatientSummary::from_observations(&traj.days[from..to], &obs[from..to], scale);
+        out.push(PhaseSummary {
+            drug,
+            start_day: start,
+            end_day: end.min(last_day),
+            at_start,
+            within,
+        });
+    }
+    out
+}

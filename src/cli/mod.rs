@@ -27,6 +27,8 @@ enum Command {
     Presets,
     /// List the integration methods.
     Methods,
+    /// List the model parameters: name, symbol, typical value, unit and source (Markdown table).
+    Params,
     /// Write a preset's dose events as a NONMEM-style CSV (ID,TIME,EVID,AMT,CMT,RATE; time in days).
     Events(EventsArgs),
     /// Compare the typical patient with published targets (calibration-targets.csv).
@@ -158,6 +160,10 @@ pub fn run() -> anyhow::Result<()> {
         }
         Some(Command::Methods) => {
             tables::methods();
+            Ok(())
+        }
+        Some(Command::Params) => {
+            tables::params();
             Ok(())
         }
         Some(Command::Events(a)) => tables::events(&a),

@@ -79,6 +79,34 @@ pub(super) fn run(a: &PatientArgs) -> anyhow::Result<()> {
             )
         }
     }
+    let admins = regimen.administrations()?;
+    let phases = lymphosim::outcome::phases(problem.model(), &traj, &admins, &scale);
+    if phases.len() > 1 {
+        for ph in &phases {
+            let start = ph
+                .at_start
+                .map(|o| {
+                    format!(
+                        "ALC {:.0}, CD4 {:.0}, CD19 {:.0} cells/uL (grade {})",
+                        o.alc,
+                        o.cd4,
+                        o.cd19,
+                        scale.grade(o.alc)
+                    )
+                })
+                .unwrap_or_default();
+            println!("  {} from day {:.1}: at start {start}", ph.drug, ph.start_day);
+            println!(
+                "    until day {:.0}: ALC nadir {:.0} (day {}), CD4 nadir {:.0} (day {}), worst grade {}",
+                ph.end_day,
+                ph.within.alc.value,
+                ph.within.alc.day,
+                ph.within.cd4.value,
+                ph.within.cd4.day,
+                ph.within.worst_grade.0
+            );
+        }
+    }
     println!(
         "  solver: {} segments, {} steps ({} rejected), {} RHS evaluations",
         traj.stats.segments, traj.stats.accepted_steps, traj.stats.rejected_steps, traj.stats.rhs_evals

@@ -21,6 +21,31 @@ pub(super) fn methods() {
     }
 }
 
+pub(super) fn params() {
+    let p = ModelParams::reference_v1();
+    println!("| name | symbol | typical value | unit | basis |");
+    println!("|---|---|---|---|---|");
+    for spec in ModelParams::SPECS {
+        let v = p.get(spec.name).expect("every spec names a field");
+        println!(
+            "| `{}` | {} | {} | {} | {} |",
+            spec.name,
+            spec.symbol,
+            format_value(v),
+            spec.unit,
+            spec.basis
+        );
+    }
+}
+
+fn format_value(v: f64) -> String {
+    if v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e5) {
+        format!("{v:e}")
+    } else {
+        format!("{}", (v * 1e6).round() / 1e6)
+    }
+}
+
 pub(super) fn events(a: &EventsArgs) -> anyhow::Result<()> {
     let r = presets::build(&a.regimen.preset, &a.regimen.preset_options())?;
     let table = event_table::write(&r.administrations()?);

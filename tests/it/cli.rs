@@ -33,7 +33,14 @@ fn patient_writes_a_tidy_csv_and_a_summary() {
         out.to_str().unwrap(),
     ]);
     assert!(ok, "{stderr}");
-    for needle in ["CD4", "nadir", "worst CTCAE grade", "back above 200"] {
+    for needle in [
+        "CD4",
+        "nadir",
+        "worst CTCAE grade",
+        "back above 200",
+        "alemtuzumab from day 0.0",
+        "cladribine from day",
+    ] {
         assert!(stdout.contains(needle), "summary lacks {needle:?}:\n{stdout}");
     }
     let csv = std::fs::read_to_string(&out).unwrap();

@@ -159,3 +159,25 @@ fn invalid_regimens_are_rejected_with_the_field() {
         assert!(Problem::new(Model::reference_v1(), &r, 10.0).is_err());
     }
 }
+
+/// Drug phases of the `sequence` preset: alemtuzumab from day 0, cladribine from the switch day, with the
+/// state at the switch taken before the first tablet.
+#[test]
+fn sequence_splits_into_two_drug_phases() {
+    use lymphosim::outcome::phases;
+    let r = presets::sequence(70.0, 9.0).unwrap();
+    let admins = r.administrations().unwrap();
+    let p = Problem::new(Model::reference_v1(), &r, 1500.0).unwrap();
+    let t = simulate(&p, &SimOptions::default()).unwrap();
+    let ph = phases(p.model(), &t, &admins, &GradeScale::default());
+    assert_eq!(ph.len(), 2);
+    assert_eq!((ph[0].drug, ph[0].start_day), (Drug::Alemtuzumab, 0.0));
+    let switch = months(12.0) + 2.0 + hours(4.0) + months(9.0);
+    assert_eq!(ph[1].drug, Drug::Cladribine);
+    assert!((ph[1].start_day - switch).abs() < 1e-9);
+    assert_eq!(ph[0].end_day, ph[1].start_day);
+    // The phase nadirs are the overall nadirs restricted to each phase.
+    let s = PatientSummary::from_trajectory(p.model(), &t, &GradeScale::default());
+    assert_eq!(ph[0].within.alc, s.alc);
+    assert!(ph[1].within.alc.day >= switch && ph[1].within.alc.value >= s.alc.value);
+}
