@@ -13,6 +13,7 @@
 //! | [`solver`] | integrators behind one interface (own Dopri5, ode_solvers Dopri5/Dop853/RK4) |
 //! | [`simulate`] | the event-segmented driver: problem + options → trajectory |
 //! | [`outcome`] | what a trajectory means for a patient: nadirs, worst grade, CD4 recovery |
+//! | [`plot`] | figures (plotters, bundled font): one patient over time with grade bands and dose marks |
 //! | [`calibration`] | published targets and the typical patient's comparison with them |
 //! | [`units`] | unit conversions, written once |
 //! | [`error`] | the crate's error type |
@@ -42,6 +43,7 @@ pub mod model;
 pub mod outcome;
 pub mod output;
 pub mod pk;
+pub mod plot;
 pub mod regimen;
 pub mod simulate;
 pub mod solver;

@@ -106,6 +106,9 @@ struct PatientArgs {
     /// Lower limit of normal for ALC (cells/µL), for CTCAE grades.
     #[arg(long, default_value_t = lymphosim::model::DEFAULT_LLN)]
     lln: f64,
+    /// Do not draw the figure (PNG and SVG beside the CSV).
+    #[arg(long)]
+    no_plots: bool,
     #[command(flatten)]
     solver: SolverArgs,
 }
@@ -145,6 +148,7 @@ pub fn run() -> anyhow::Result<()> {
                 days: 3653.0,
                 out: None,
                 lln: lymphosim::model::DEFAULT_LLN,
+                no_plots: false,
                 solver: SolverArgs {
                     method: "dopri5".into(),
                     pk: "exact".into(),

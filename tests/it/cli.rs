@@ -43,10 +43,33 @@ fn patient_writes_a_tidy_csv_and_a_summary() {
     ] {
         assert!(stdout.contains(needle), "summary lacks {needle:?}:\n{stdout}");
     }
+    // The figure is drawn beside the CSV, with text from the bundled font.
+    let png = std::fs::read(out.with_extension("png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(png.len() > 20_000, "PNG suspiciously small: {} bytes", png.len());
+    let svg = std::fs::read_to_string(out.with_extension("svg")).unwrap();
+    assert!(svg.contains("time since first dose (months)") && svg.contains("ALC (cells/µL)"));
     let csv = std::fs::read_to_string(&out).unwrap();
     let mut lines = csv.lines();
     assert!(lines.next().unwrap().starts_with("day,ALC,CD4,CD8,CD19,NK,grade,"));
     assert_eq!(lines.count(), 1001);
+}
+
+#[test]
+fn no_plots_skips_the_figure() {
+    let out = tmp("noplot.csv");
+    let (ok, _, e) = lymphosim(&[
+        "patient",
+        "--preset",
+        "untreated",
+        "--days",
+        "30",
+        "--no-plots",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{e}");
+    assert!(out.exists() && !out.with_extension("png").exists());
 }
 
 #[test]

@@ -1,0 +1,85 @@
+//! Figures, drawn with plotters.
+//!
+//! Text is rendered through plotters' pure-Rust `ab_glyph` path with a bundled font (DejaVu Sans, Bitstream
+//! Vera licence, `assets/fonts/`), so figures render on a machine without fontconfig or FreeType. Every figure
+//! is written as PNG and SVG, atomically (temporary file, then rename).
+
+mod patient;
+
+pub use patient::patient_figure;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use plotters::style::{register_font, FontStyle};
+
+use crate::error::{Error, Result};
+use crate::output::{write_atomic, Written};
+
+static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+static REGISTERED: OnceLock<bool> = OnceLock::new();
+
+/// Font family name used by every figure.
+pub const FONT_FAMILY: &str = "sans-serif";
+
+/// Registers the bundled font with plotters (once per process).
+pub fn ensure_font() -> Result<()> {
+    if *REGISTERED.get_or_init(|| register_font(FONT_FAMILY, FontStyle::Normal, FONT).is_ok()) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "font",
+            "assets/fonts/DejaVuSans.ttf",
+            "the bundled font could not be parsed",
+        ))
+    }
+}
+
+/// A plotting failure, as a crate error naming the file.
+pub(crate) fn plot_error(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    }
+}
+
+/// Renders a PNG through a temporary sibling file, then renames it into place.
+pub(crate) fn png_atomic(path: &Path, draw: impl FnOnce(&Path) -> Result<()>) -> Result<Written> {
+    let existed = path.exists();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp: PathBuf = dir.join(format!(".{name}.tmp-{}.png", std::process::id()));
+    if let Err(e) = draw(&tmp) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    std::fs::rename(&tmp, path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(if existed { Written::Replaced } else { Written::Created })
+}
+
+/// Writes an SVG string atomically.
+pub(crate) fn svg_atomic(path: &Path, svg: &str) -> Result<Written> {
+    write_atomic(path, svg.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bundled_font_registers() {
+        super::ensure_font().unwrap();
+        super::ensure_font().unwrap();
+    }
+}
