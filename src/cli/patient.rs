@@ -127,8 +127,7 @@ pub(super) fn run(a: &PatientArgs) -> anyhow::Result<()> {
     }
     if !a.no_plots {
         let title = format!("Typical patient, {label}");
-        let stem = out.with_extension("");
-        let [png, svg] = lymphosim::plot::patient_figure(&stem, problem.model(), &traj, &admins, &scale, &title)?;
+        let [png, svg] = lymphosim::plot::patient_figure(&out, problem.model(), &traj, &admins, &scale, &title)?;
         println!("wrote {} and {}", png.display(), svg.display());
     }
     Ok(())

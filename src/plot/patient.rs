@@ -33,6 +33,19 @@ fn dose_colour(d: Drug) -> RGBColor {
     }
 }
 
+/// The legend style shared by both panels.
+fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.4))
+        .label_font((FONT_FAMILY, 13))
+        .draw()
+}
+
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     model: &Model,
@@ -108,14 +121,7 @@ fn draw<DB: DrawingBackend>(
             .label(format!("{drug} dose"))
             .legend(move |(x, y)| PathElement::new(vec![(x + 8, y - 7), (x + 8, y + 7)], c.stroke_width(2)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.4))
-        .label_font((FONT_FAMILY, 13))
-        .draw()
-        .map_err(e)?;
+    legend(&mut chart).map_err(e)?;
 
     // Bottom panel: each subset on a log axis.
     let mut chart = ChartBuilder::on(&bottom)
@@ -160,21 +166,15 @@ fn draw<DB: DrawingBackend>(
             .label(name)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.4))
-        .label_font((FONT_FAMILY, 13))
-        .draw()
-        .map_err(e)?;
+    legend(&mut chart).map_err(e)?;
     root.present().map_err(e)?;
     Ok(())
 }
 
-/// Draws one patient's trajectory as `<stem>.png` and `<stem>.svg`; returns the two paths.
+/// Draws one patient's trajectory beside `path`, replacing its extension with `.png` and `.svg`
+/// (`out/patient.csv` → `out/patient.png`, `out/patient.svg`); returns the two paths.
 pub fn patient_figure(
-    stem: &Path,
+    path: &Path,
     model: &Model,
     traj: &Trajectory,
     admins: &[Administration],
@@ -183,8 +183,8 @@ pub fn patient_figure(
 ) -> Result<[PathBuf; 2]> {
     ensure_font()?;
     let size = (1200, 900);
-    let png = stem.with_extension("png");
-    let svg = stem.with_extension("svg");
+    let png = path.with_extension("png");
+    let svg = path.with_extension("svg");
     png_atomic(&png, |tmp| {
         let root = BitMapBackend::new(tmp, size).into_drawing_area();
         draw(&root, model, traj, admins, scale, title).map_err(|m| plot_error(&png, m))
