@@ -44,6 +44,7 @@ pub mod outcome;
 pub mod output;
 pub mod pk;
 pub mod plot;
+pub mod population;
 pub mod regimen;
 pub mod simulate;
 pub mod solver;

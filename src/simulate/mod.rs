@@ -208,88 +208,163 @@ pub fn simulate_streaming(
     opts: &SimOptions,
     observe: &mut dyn FnMut(f64, &FullState),
 ) -> Result<SolverStats> {
-    opts.solver.validate()?;
-    let model = &problem.model;
-    let mut solver = opts.solver;
-    solver.max_step_days = solver
-        .max_step_days
-        .min(STABILITY_CAP / model.fastest_cell_turnover_per_day());
-    let propagator = match opts.pk {
-        PkForm::Exact => Some(DrugPropagator::new(model)?),
-        PkForm::Ode => None,
-    };
-    let obs = &problem.observation_days;
-    let horizon = problem.horizon_days;
-    let events = &problem.events;
+    let mut sim = Simulator::new(&problem.model, opts)?;
+    sim.advance(
+        problem.horizon_days,
+        &problem.events,
+        &problem.observation_days,
+        observe,
+    )?;
+    Ok(sim.stats())
+}
 
-    let mut drugs: DrugState = [0.0; drug::COUNT];
-    let mut cells: CellState = model.baseline_cells();
-    let mut rate = 0.0;
-    let mut stats = SolverStats::default();
-    let mut t = 0.0;
-    let mut oi = 0;
-    let mut ei = 0;
-    while oi < obs.len() && obs[oi] <= 0.0 {
-        observe(obs[oi], &state::join(&drugs, &cells));
-        oi += 1;
-    }
+/// A resumable simulation of one patient: advance it to a time, look at the state, decide what to dose next,
+/// advance again. This is what lab-gated rules need; [`simulate`] is one call to [`Simulator::advance`].
+pub struct Simulator<'m> {
+    model: &'m Model,
+    propagator: Option<DrugPropagator>,
+    method: Method,
+    solver: SolverOptions,
+    t: f64,
+    drugs: DrugState,
+    cells: CellState,
+    rate: f64,
+    stats: SolverStats,
+    observed_start: bool,
+}
 
-    loop {
-        while ei < events.len() && events[ei].day <= t {
-            apply(&events[ei], model, &mut drugs, &mut rate);
-            ei += 1;
-        }
-        if t >= horizon {
-            break;
-        }
-        let t_next = if ei < events.len() {
-            events[ei].day.min(horizon)
-        } else {
-            horizon
+impl<'m> Simulator<'m> {
+    /// An untreated patient at day 0.
+    pub fn new(model: &'m Model, opts: &SimOptions) -> Result<Self> {
+        opts.solver.validate()?;
+        let mut solver = opts.solver;
+        solver.max_step_days = solver
+            .max_step_days
+            .min(STABILITY_CAP / model.fastest_cell_turnover_per_day());
+        let propagator = match opts.pk {
+            PkForm::Exact => Some(DrugPropagator::new(model)?),
+            PkForm::Ode => None,
         };
-        let oj = oi + obs[oi..].partition_point(|&o| o <= t_next);
-        let seg_obs = &obs[oi..oj];
-        match &propagator {
-            Some(prop) => {
-                let seg = prop.segment(&drugs, rate);
-                let sys = CellSystem { model, seg, t0: t };
-                integrate_segment(
-                    opts.method,
-                    &solver,
-                    &sys,
-                    t,
-                    t_next,
-                    &mut cells,
-                    seg_obs,
-                    &mut |to, c| observe(to, &state::join(&sys.seg.state_at(to - sys.t0), c)),
-                    &mut stats,
-                )?;
-                drugs = sys.seg.state_at(t_next - t);
-            }
-            None => {
-                let sys = FullSystem {
-                    model,
-                    infusion_mg_per_day: rate,
-                };
-                let mut y = state::join(&drugs, &cells);
-                integrate_segment(
-                    opts.method,
-                    &solver,
-                    &sys,
-                    t,
-                    t_next,
-                    &mut y,
-                    seg_obs,
-                    observe,
-                    &mut stats,
-                )?;
-                (drugs, cells) = state::split(&y);
-            }
-        }
-        oi = oj;
-        t = t_next;
+        Ok(Simulator {
+            model,
+            propagator,
+            method: opts.method,
+            solver,
+            t: 0.0,
+            drugs: [0.0; drug::COUNT],
+            cells: model.baseline_cells(),
+            rate: 0.0,
+            stats: SolverStats::default(),
+            observed_start: false,
+        })
     }
-    Ok(stats)
+
+    /// Current time (day).
+    pub fn time(&self) -> f64 {
+        self.t
+    }
+
+    /// Current full state (before any event due at the current time that has not been applied yet).
+    pub fn state(&self) -> FullState {
+        state::join(&self.drugs, &self.cells)
+    }
+
+    /// Integrator work so far.
+    pub fn stats(&self) -> SolverStats {
+        self.stats
+    }
+
+    /// Advances to `t_stop`.
+    ///
+    /// `events` are sorted; those before `t_stop` (and at or after the current time) are applied, those at or
+    /// after `t_stop` are left for the next call — an observation at `t_stop` sees the state before them.
+    /// `obs` are sorted observation days; those in `(current time, t_stop]` are served (day 0 is served on the
+    /// first call if listed). Returns how many events were consumed.
+    pub fn advance(
+        &mut self,
+        t_stop: f64,
+        events: &[DoseEvent],
+        obs: &[f64],
+        observe: &mut dyn FnMut(f64, &FullState),
+    ) -> Result<usize> {
+        if !(t_stop.is_finite() && t_stop >= self.t) {
+            return Err(Error::invalid(
+                "t_stop",
+                t_stop,
+                format!("must be a finite day >= the current day {}", self.t),
+            ));
+        }
+        let model = self.model;
+        let mut oi = obs.partition_point(|&o| o < self.t);
+        if !self.observed_start {
+            self.observed_start = true;
+            while oi < obs.len() && obs[oi] <= self.t {
+                observe(obs[oi], &self.state());
+                oi += 1;
+            }
+        } else {
+            oi = obs.partition_point(|&o| o <= self.t);
+        }
+        let mut ei = events.partition_point(|e| e.day < self.t);
+        let first = ei;
+        loop {
+            while ei < events.len() && events[ei].day <= self.t && events[ei].day < t_stop {
+                apply(&events[ei], model, &mut self.drugs, &mut self.rate);
+                ei += 1;
+            }
+            if self.t >= t_stop {
+                break;
+            }
+            let t_next = if ei < events.len() {
+                events[ei].day.min(t_stop)
+            } else {
+                t_stop
+            };
+            let oj = oi + obs[oi..].partition_point(|&o| o <= t_next);
+            let seg_obs = &obs[oi..oj];
+            let t = self.t;
+            match &self.propagator {
+                Some(prop) => {
+                    let seg = prop.segment(&self.drugs, self.rate);
+                    let sys = CellSystem { model, seg, t0: t };
+                    integrate_segment(
+                        self.method,
+                        &self.solver,
+                        &sys,
+                        t,
+                        t_next,
+                        &mut self.cells,
+                        seg_obs,
+                        &mut |to, c| observe(to, &state::join(&sys.seg.state_at(to - sys.t0), c)),
+                        &mut self.stats,
+                    )?;
+                    self.drugs = sys.seg.state_at(t_next - t);
+                }
+                None => {
+                    let sys = FullSystem {
+                        model,
+                        infusion_mg_per_day: self.rate,
+                    };
+                    let mut y = state::join(&self.drugs, &self.cells);
+                    integrate_segment(
+                        self.method,
+                        &self.solver,
+                        &sys,
+                        t,
+                        t_next,
+                        &mut y,
+                        seg_obs,
+                        observe,
+                        &mut self.stats,
+                    )?;
+                    (self.drugs, self.cells) = state::split(&y);
+                }
+            }
+            oi = oj;
+            self.t = t_next;
+        }
+        Ok(ei - first)
+    }
 }
 
 fn apply(ev: &DoseEvent, model: &Model, drugs: &mut DrugState, rate: &mut f64) {
