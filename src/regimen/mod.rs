@@ -14,8 +14,11 @@
 //! NONMEM-style CSV.
 
 pub mod event_table;
+mod gate;
 pub mod presets;
 pub mod weight_band;
+
+pub use gate::{Gate, LabelRules, Observable, OnFail};
 
 use std::fmt;
 
@@ -128,13 +131,15 @@ pub enum Start {
     AfterPreviousEnd(f64),
 }
 
-/// A course placed in time.
+/// A course placed in time, optionally behind a lab gate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScheduledCourse {
-    /// When the course starts.
+    /// When the course starts (if its gate lets it).
     pub start: Start,
     /// The course.
     pub course: Course,
+    /// A lab rule checked at the planned start; `None` starts the course unconditionally.
+    pub gate: Option<Gate>,
 }
 
 /// A treatment plan: courses placed in time.
@@ -144,6 +149,18 @@ pub struct Regimen {
     pub name: String,
     /// The courses, in the order their starts are resolved.
     pub courses: Vec<ScheduledCourse>,
+}
+
+impl Start {
+    /// The start day, given the previous course's (start, end) if there is one.
+    pub fn resolve(self, prev: Option<(f64, f64)>) -> f64 {
+        match (self, prev) {
+            (Start::AtDay(d), _) => d,
+            (Start::AfterPreviousStart(g), Some((s, _))) => s + g,
+            (Start::AfterPreviousEnd(g), Some((_, e))) => e + g,
+            (Start::AfterPreviousStart(g) | Start::AfterPreviousEnd(g), None) => g,
+        }
+    }
 }
 
 /// One administration at an absolute time, after validation.
@@ -291,7 +308,11 @@ impl Regimen {
 
     /// Appends a course.
     pub fn push(&mut self, start: Start, course: Course) -> &mut Self {
-        self.courses.push(ScheduledCourse { start, course });
+        self.courses.push(ScheduledCourse {
+            start,
+            course,
+            gate: None,
+        });
         self
     }
 
@@ -306,96 +327,30 @@ impl Regimen {
     pub fn then(mut self, start: Start, next: Regimen) -> Self {
         let mut iter = next.courses.into_iter();
         if let Some(first) = iter.next() {
-            self.courses.push(ScheduledCourse {
-                start,
-                course: first.course,
-            });
+            self.courses.push(ScheduledCourse { start, ..first });
         }
         self.courses.extend(iter);
         self.name = format!("{} then {}", self.name, next.name);
         self
     }
 
-    /// Validates the regimen and resolves every dose to an absolute day, sorted by time.
+    /// Validates the regimen and resolves every dose to an absolute day, sorted by time, as planned (gates
+    /// passing at the first visit).
     ///
     /// Rejects negative, zero or non-finite amounts, negative or non-finite offsets and gaps, zero-length
-    /// infusions, empty courses, alemtuzumab given orally, and overlapping courses of the same drug.
+    /// infusions, empty courses, alemtuzumab given orally, cladribine infused, overlapping courses of the same
+    /// drug, and invalid gates.
     pub fn administrations(&self) -> Result<Vec<Administration>, RegimenError> {
         let mut out = Vec::new();
-        let mut prev: Option<(f64, f64)> = None; // (start, end) of the previous course
+        let mut prev: Option<(f64, f64)> = None;
         let mut spans: Vec<(Drug, f64, f64, &str)> = Vec::new();
-        for (ci, sc) in self.courses.iter().enumerate() {
-            let c = &sc.course;
-            let cpath = || format!("courses[{ci}] {:?}", c.name);
-            let (start_value, start_field) = match sc.start {
-                Start::AtDay(d) => (d, "start.at_day"),
-                Start::AfterPreviousStart(g) => (g, "start.after_previous_start_days"),
-                Start::AfterPreviousEnd(g) => (g, "start.after_previous_end_days"),
-            };
-            check(
-                || format!("{}.{start_field}", cpath()),
-                start_value,
-                start_value >= 0.0,
-                "a finite number of days >= 0",
-            )?;
-            let start = match (sc.start, prev) {
-                (Start::AtDay(d), _) => d,
-                (Start::AfterPreviousStart(g), Some((s, _))) => s + g,
-                (Start::AfterPreviousEnd(g), Some((_, e))) => e + g,
-                (Start::AfterPreviousStart(g) | Start::AfterPreviousEnd(g), None) => g,
-            };
-            if c.doses.is_empty() {
-                return Err(RegimenError::EmptyCourse { path: cpath() });
-            }
-            let mut end = start;
-            for (di, d) in c.doses.iter().enumerate() {
-                let dpath = |field: &str| format!("{}.doses[{di}].{field}", cpath());
-                check(
-                    || dpath("amount_mg"),
-                    d.amount_mg,
-                    d.amount_mg > 0.0,
-                    "a finite amount > 0 mg",
-                )?;
-                check(
-                    || dpath("offset_days"),
-                    d.offset_days,
-                    d.offset_days >= 0.0,
-                    "a finite offset >= 0 days",
-                )?;
-                match (c.drug, d.route) {
-                    (_, Route::Infusion { duration_days }) => check(
-                        || dpath("infusion_duration_days"),
-                        duration_days,
-                        duration_days > 0.0,
-                        "a finite infusion duration > 0 days",
-                    )?,
-                    (Drug::Alemtuzumab, Route::Oral) => {
-                        return Err(RegimenError::UnsupportedRoute {
-                            path: dpath("route"),
-                            drug: c.drug,
-                            route: "an oral dose",
-                        })
-                    }
-                    (Drug::Cladribine, Route::Oral) => {}
-                }
-                if let (Drug::Cladribine, Route::Infusion { .. }) = (c.drug, d.route) {
-                    return Err(RegimenError::UnsupportedRoute {
-                        path: dpath("route"),
-                        drug: c.drug,
-                        route: "an IV infusion",
-                    });
-                }
-                let a = Administration {
-                    day: start + d.offset_days,
-                    drug: c.drug,
-                    amount_mg: d.amount_mg,
-                    route: d.route,
-                    course: ci,
-                };
-                end = end.max(a.end_day());
-                out.push(a);
-            }
-            let first_day = c.doses.iter().map(|d| d.offset_days).fold(f64::INFINITY, f64::min) + start;
+        for ci in 0..self.courses.len() {
+            self.validate_course(ci)?;
+            let c = &self.courses[ci].course;
+            let start = self.courses[ci].start.resolve(prev);
+            let admins = self.course_administrations(ci, start);
+            let first_day = admins.iter().map(|a| a.day).fold(f64::INFINITY, f64::min);
+            let end = admins.iter().map(Administration::end_day).fold(start, f64::max);
             for &(drug, s, e, name) in &spans {
                 if drug == c.drug && first_day < e && s < end {
                     return Err(RegimenError::OverlappingCourses {
@@ -409,9 +364,88 @@ impl Regimen {
             }
             spans.push((c.drug, first_day, end, &c.name));
             prev = Some((start, end));
+            out.extend(admins);
         }
         out.sort_by(|a, b| a.day.total_cmp(&b.day));
         Ok(out)
+    }
+
+    /// Checks one course's numbers, routes and gate.
+    pub fn validate_course(&self, ci: usize) -> Result<(), RegimenError> {
+        let sc = &self.courses[ci];
+        let c = &sc.course;
+        let cpath = || format!("courses[{ci}] {:?}", c.name);
+        let (start_value, start_field) = match sc.start {
+            Start::AtDay(d) => (d, "start.at_day"),
+            Start::AfterPreviousStart(g) => (g, "start.after_previous_start_days"),
+            Start::AfterPreviousEnd(g) => (g, "start.after_previous_end_days"),
+        };
+        check(
+            || format!("{}.{start_field}", cpath()),
+            start_value,
+            start_value >= 0.0,
+            "a finite number of days >= 0",
+        )?;
+        if c.doses.is_empty() {
+            return Err(RegimenError::EmptyCourse { path: cpath() });
+        }
+        for (di, d) in c.doses.iter().enumerate() {
+            let dpath = |field: &str| format!("{}.doses[{di}].{field}", cpath());
+            check(
+                || dpath("amount_mg"),
+                d.amount_mg,
+                d.amount_mg > 0.0,
+                "a finite amount > 0 mg",
+            )?;
+            check(
+                || dpath("offset_days"),
+                d.offset_days,
+                d.offset_days >= 0.0,
+                "a finite offset >= 0 days",
+            )?;
+            match (c.drug, d.route) {
+                (Drug::Alemtuzumab, Route::Infusion { duration_days }) => check(
+                    || dpath("infusion_duration_days"),
+                    duration_days,
+                    duration_days > 0.0,
+                    "a finite infusion duration > 0 days",
+                )?,
+                (Drug::Alemtuzumab, Route::Oral) => {
+                    return Err(RegimenError::UnsupportedRoute {
+                        path: dpath("route"),
+                        drug: c.drug,
+                        route: "an oral dose",
+                    })
+                }
+                (Drug::Cladribine, Route::Infusion { .. }) => {
+                    return Err(RegimenError::UnsupportedRoute {
+                        path: dpath("route"),
+                        drug: c.drug,
+                        route: "an IV infusion",
+                    })
+                }
+                (Drug::Cladribine, Route::Oral) => {}
+            }
+        }
+        if let Some(g) = &sc.gate {
+            g.validate(&format!("{}.gate", cpath()))?;
+        }
+        Ok(())
+    }
+
+    /// The administrations of course `ci` if it starts on day `start`.
+    pub fn course_administrations(&self, ci: usize, start: f64) -> Vec<Administration> {
+        let c = &self.courses[ci].course;
+        c.doses
+            .iter()
+            .map(|d| Administration {
+                day: start + d.offset_days,
+                drug: c.drug,
+                amount_mg: d.amount_mg,
+                route: d.route,
+                course: ci,
+            })
+            .collect()
     }
 
     /// Validated, sorted dose events (oral doses, infusion starts and stops).

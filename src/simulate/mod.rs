@@ -26,6 +26,10 @@ use crate::pk::{DrugPropagator, DrugSegment};
 use crate::regimen::{DoseEvent, EventAction, Regimen};
 use crate::solver::{integrate_segment, Method, OdeSystem, SolverOptions, SolverStats};
 
+pub mod plan;
+
+pub use plan::{run_plan, CourseRecord, PlanObserver, PlanRun};
+
 /// How the drug subsystem is handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum PkForm {
