@@ -38,6 +38,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod calibration;
+pub mod cohort;
 pub mod error;
 pub mod model;
 pub mod outcome;
@@ -46,6 +47,7 @@ pub mod pk;
 pub mod plot;
 pub mod population;
 pub mod regimen;
+pub mod scenario;
 pub mod simulate;
 pub mod solver;
 pub mod units;

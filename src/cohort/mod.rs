@@ -1,0 +1,262 @@
+//! Monte Carlo cohorts: many virtual patients, every arm, summarised as lymphopenia risk.
+//!
+//! [`run_cohort`] draws patient `i` from its own random stream ([`crate::population::rng`]), runs it on every
+//! arm (the same virtual patient in each arm: common random numbers, so arms differ by their regimen, not by
+//! sampling noise), tracks its outcomes while it is simulated, and adds them to per-arm accumulators of
+//! integer counts ([`summary::ArmAccumulator`]). Patients are processed in parallel (rayon) in fixed blocks;
+//! because the accumulators only add integers, the result is identical for any thread count and for any split
+//! into shards merged afterwards.
+//!
+//! A patient whose simulation fails is recorded with its id, parameters and error and never aborts the run; a
+//! patient the regimen refuses (cladribine below 40 kg) is excluded and counted.
+
+pub mod histogram;
+pub mod outcome;
+pub mod summary;
+
+use rayon::prelude::*;
+
+use crate::model::{Model, ModelParams};
+use crate::population::rng::patient_rng;
+use crate::population::{Patient, PopulationModel};
+use crate::regimen::presets::{self, PresetOptions};
+use crate::regimen::{Drug, LabelRules, Regimen, RegimenError};
+use crate::simulate::{run_plan, SimOptions};
+use outcome::{OutcomeConfig, OutcomeTracker, PatientOutcome};
+use summary::ArmAccumulator;
+
+/// How an arm's regimen is made for a patient.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArmRegimen {
+    /// A named preset, built for the patient's weight.
+    Preset {
+        /// Preset name.
+        name: String,
+        /// Months from the last alemtuzumab infusion to cladribine (for `sequence`).
+        interval_months: f64,
+    },
+    /// The same regimen for every patient.
+    Fixed(Regimen),
+}
+
+/// One arm of a cohort.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arm {
+    /// Name shown in outputs.
+    pub name: String,
+    /// The regimen.
+    pub regimen: ArmRegimen,
+    /// The cladribine label's lymphocyte rules, if applied.
+    pub label_rules: Option<LabelRules>,
+}
+
+impl Arm {
+    /// The regimen for a patient of `weight_kg`, with the arm's rules.
+    pub fn regimen_for(&self, weight_kg: f64) -> Result<Regimen, RegimenError> {
+        let r = match &self.regimen {
+            ArmRegimen::Preset { name, interval_months } => {
+                presets::build(name, &PresetOptions { weight_kg, interval_months: *interval_months })?
+            }
+            ArmRegimen::Fixed(r) => r.clone(),
+        };
+        match &self.label_rules {
+            Some(rules) => rules.apply(r),
+            None => Ok(r),
+        }
+    }
+}
+
+/// Everything a cohort run needs.
+#[derive(Debug, Clone)]
+pub struct CohortSpec {
+    /// The arms.
+    pub arms: Vec<Arm>,
+    /// The population.
+    pub population: PopulationModel,
+    /// Number of patients.
+    pub patients: u64,
+    /// Seed of the run.
+    pub seed: u64,
+    /// Horizon (days).
+    pub horizon_days: f64,
+    /// Spacing of the percentile bands and grade distribution over time (days).
+    pub band_step_days: f64,
+    /// Outcome settings.
+    pub outcomes: OutcomeConfig,
+    /// Integration settings.
+    pub sim: SimOptions,
+    /// Coefficient of variation of lab measurement noise at gate visits (0 = exact).
+    pub noise_cv: f64,
+}
+
+/// A contiguous part of the cohort: shard `index` of `count` takes patients `[index·n/count, (index+1)·n/count)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 0-based shard index.
+    pub index: u64,
+    /// Number of shards.
+    pub count: u64,
+}
+
+impl Shard {
+    /// The whole cohort.
+    pub const ALL: Shard = Shard { index: 0, count: 1 };
+
+    /// Patient ids of this shard.
+    pub fn range(&self, n: u64) -> std::ops::Range<u64> {
+        let lo = (self.index as u128 * n as u128 / self.count as u128) as u64;
+        let hi = ((self.index + 1) as u128 * n as u128 / self.count as u128) as u64;
+        lo..hi
+    }
+}
+
+/// A patient that could not be simulated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// Arm name.
+    pub arm: String,
+    /// Patient id.
+    pub id: u64,
+    /// The error.
+    pub error: String,
+    /// The patient's parameters.
+    pub params: ModelParams,
+}
+
+/// One row of the per-patient table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatientRow {
+    /// Arm index.
+    pub arm: usize,
+    /// The patient (covariates and parameters).
+    pub patient: Patient,
+    /// Outcomes, or `None` if excluded.
+    pub outcome: Option<PatientOutcome>,
+}
+
+/// The result of a cohort run (or shard).
+#[derive(Debug, Clone)]
+pub struct CohortResult {
+    /// One accumulator per arm.
+    pub arms: Vec<ArmAccumulator>,
+    /// Per-patient rows, sorted by patient then arm (when requested).
+    pub rows: Vec<PatientRow>,
+    /// Failed patients, sorted by patient then arm.
+    pub failures: Vec<Failure>,
+}
+
+impl CohortResult {
+    fn empty(spec: &CohortSpec) -> Self {
+        let band_days = band_days(spec);
+        let horizon = spec.horizon_days.floor() as usize;
+        CohortResult {
+            arms: spec
+                .arms
+                .iter()
+                .map(|a| ArmAccumulator::new(&a.name, horizon, spec.outcomes.recoveries.len(), band_days.clone()))
+                .collect(),
+            rows: Vec::new(),
+            failures: Vec::new(),
+        }
+    }
+
+    /// Adds another result of the same spec.
+    pub fn merge(mut self, o: CohortResult) -> Self {
+        for (a, b) in self.arms.iter_mut().zip(&o.arms) {
+            a.merge(b);
+        }
+        self.rows.extend(o.rows);
+        self.failures.extend(o.failures);
+        self
+    }
+}
+
+/// The band days of a spec: 0, step, 2·step, … up to the horizon.
+pub fn band_days(spec: &CohortSpec) -> Vec<f64> {
+    let n = (spec.horizon_days / spec.band_step_days).floor() as usize;
+    (0..=n).map(|k| k as f64 * spec.band_step_days).collect()
+}
+
+/// Index of the course that defines the switch: the first course of a different drug than the first.
+fn switch_course(r: &Regimen) -> Option<usize> {
+    let first: Drug = r.courses.first()?.course.drug;
+    Some(r.courses.iter().position(|c| c.course.drug != first).unwrap_or(0))
+}
+
+const BLOCK: u64 = 64;
+
+/// Runs the patients of `shard`, in parallel on the current rayon pool. `progress` is called with the number of
+/// patients finished by each block.
+pub fn run_cohort(spec: &CohortSpec, shard: Shard, per_patient: bool, progress: &(dyn Fn(u64) + Sync)) -> CohortResult {
+    let ids = shard.range(spec.patients);
+    let obs: Vec<f64> = (0..=spec.horizon_days.floor() as usize).map(|d| d as f64).collect();
+    let blocks = (ids.end - ids.start).div_ceil(BLOCK);
+    let mut result = (0..blocks)
+        .into_par_iter()
+        .map(|b| {
+            let lo = ids.start + b * BLOCK;
+            let hi = (lo + BLOCK).min(ids.end);
+            let mut acc = CohortResult::empty(spec);
+            for id in lo..hi {
+                run_patient(spec, id, &obs, per_patient, &mut acc);
+            }
+            progress(hi - lo);
+            acc
+        })
+        .reduce(|| CohortResult::empty(spec), CohortResult::merge);
+    result.rows.sort_by_key(|r| (r.patient.id, r.arm));
+    result.failures.sort_by(|a, b| (a.id, &a.arm).cmp(&(b.id, &b.arm)));
+    result
+}
+
+fn run_patient(spec: &CohortSpec, id: u64, obs: &[f64], per_patient: bool, acc: &mut CohortResult) {
+    let mut rng = patient_rng(spec.seed, id);
+    let patient = spec.population.sample(id, &mut rng);
+    let model = match Model::new(patient.params.clone()) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            for arm in &spec.arms {
+                acc.failures.push(Failure { arm: arm.name.clone(), id, error: e.to_string(), params: patient.params.clone() });
+            }
+            for a in acc.arms.iter_mut() {
+                a.failed += 1;
+            }
+            None
+        }
+    };
+    let Some(model) = model else { return };
+    for (ai, arm) in spec.arms.iter().enumerate() {
+        let fail = |acc: &mut CohortResult, e: String| {
+            acc.arms[ai].failed += 1;
+            acc.failures.push(Failure { arm: arm.name.clone(), id, error: e, params: patient.params.clone() });
+        };
+        let regimen = match arm.regimen_for(patient.weight_kg) {
+            Ok(r) => r,
+            Err(RegimenError::WeightBelowLabel { .. }) => {
+                acc.arms[ai].excluded += 1;
+                if per_patient {
+                    acc.rows.push(PatientRow { arm: ai, patient: patient.clone(), outcome: None });
+                }
+                continue;
+            }
+            Err(e) => {
+                fail(acc, e.to_string());
+                continue;
+            }
+        };
+        let mut arm_rng = rng.clone();
+        let mut tracker = OutcomeTracker::new(&model, &spec.outcomes, switch_course(&regimen), spec.band_step_days);
+        match run_plan(&model, &regimen, spec.horizon_days, obs, &spec.sim, spec.noise_cv, &mut arm_rng, &mut tracker) {
+            Ok(run) => {
+                tracker.add_delay(run.courses.iter().map(|c| c.delay_days).sum());
+                let bands = std::mem::take(&mut tracker.band_values);
+                let outcome = tracker.finish();
+                acc.arms[ai].add(&outcome, &bands);
+                if per_patient {
+                    acc.rows.push(PatientRow { arm: ai, patient: patient.clone(), outcome: Some(outcome) });
+                }
+            }
+            Err(e) => fail(acc, e.to_string()),
+        }
+    }
+}

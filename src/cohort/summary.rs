@@ -1,0 +1,272 @@
+//! Cohort accumulators (exactly mergeable) and the summary computed from them.
+
+use serde::{Deserialize, Serialize};
+
+use super::histogram::{wilson95, DayHistogram, LogHistogram};
+use super::outcome::{PatientOutcome, NADIR_SUBSETS};
+
+/// Quantile levels reported everywhere.
+pub const QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
+/// Names of the banded subsets, in order.
+pub const BAND_SUBSETS: [&str; 5] = ["ALC", "CD4", "CD8", "CD19", "NK"];
+
+/// Everything one arm accumulates: integer counts only, so merging is exact and order-free.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArmAccumulator {
+    /// Arm name.
+    pub name: String,
+    /// Patients simulated successfully.
+    pub patients: u64,
+    /// Patients whose simulation failed.
+    pub failed: u64,
+    /// Patients excluded because the regimen refused them (e.g. cladribine below 40 kg).
+    pub excluded: u64,
+    /// Patients by worst grade 0–4.
+    pub worst_grade: [u64; 5],
+    /// Patients with CD4 < 200 on at least one day.
+    pub cd4_below_200: u64,
+    /// Patients with at least one delayed course.
+    pub delayed: u64,
+    /// Patients with a cancelled course.
+    pub stopped: u64,
+    /// Nadirs (ALC, CD4, CD8, CD19).
+    pub nadir: Vec<LogHistogram>,
+    /// Counts at the reference day (ALC, CD4, CD8, CD19, NK).
+    pub at_reference: Vec<LogHistogram>,
+    /// Days at grade ≥ 2, ≥ 3, 4, and with CD4 < 200.
+    pub durations: Vec<DayHistogram>,
+    /// Days to each recovery (recovered patients only).
+    pub recovery: Vec<DayHistogram>,
+    /// Patients not recovered by the horizon, per recovery.
+    pub recovery_censored: Vec<u64>,
+    /// Total delay in days (delayed patients only).
+    pub delay: DayHistogram,
+    /// Band days.
+    pub band_days: Vec<f64>,
+    /// Per band day, the five subsets' histograms.
+    pub bands: Vec<Vec<LogHistogram>>,
+    /// Per band day, patients by grade 0–4.
+    pub grades: Vec<[u64; 5]>,
+}
+
+impl ArmAccumulator {
+    /// An empty accumulator.
+    pub fn new(name: &str, horizon_days: usize, recoveries: usize, band_days: Vec<f64>) -> Self {
+        ArmAccumulator {
+            name: name.to_string(),
+            patients: 0,
+            failed: 0,
+            excluded: 0,
+            worst_grade: [0; 5],
+            cd4_below_200: 0,
+            delayed: 0,
+            stopped: 0,
+            nadir: vec![LogHistogram::default(); NADIR_SUBSETS.len()],
+            at_reference: vec![LogHistogram::default(); 5],
+            durations: vec![DayHistogram::new(horizon_days); 4],
+            recovery: vec![DayHistogram::new(horizon_days); recoveries],
+            recovery_censored: vec![0; recoveries],
+            delay: DayHistogram::new(horizon_days),
+            bands: vec![vec![LogHistogram::default(); 5]; band_days.len()],
+            grades: vec![[0; 5]; band_days.len()],
+            band_days,
+        }
+    }
+
+    /// Adds one successful patient: outcomes and band values (one entry per band day, in order).
+    pub fn add(&mut self, o: &PatientOutcome, band_values: &[([f64; 5], u8)]) {
+        self.patients += 1;
+        self.worst_grade[o.worst_grade as usize] += 1;
+        self.cd4_below_200 += (o.days_cd4_below_200 > 0) as u64;
+        if o.delay_days > 0.0 {
+            self.delayed += 1;
+            self.delay.add(o.delay_days.round() as u32);
+        }
+        self.stopped += o.stopped as u64;
+        for (h, n) in self.nadir.iter_mut().zip(&o.nadir) {
+            h.add(n.value);
+        }
+        for (h, v) in self.at_reference.iter_mut().zip(&o.at_reference) {
+            h.add(*v);
+        }
+        for (h, d) in self.durations.iter_mut().zip([o.days_grade_ge2, o.days_grade_ge3, o.days_grade4, o.days_cd4_below_200]) {
+            h.add(d);
+        }
+        for (i, r) in o.recovery_days.iter().enumerate() {
+            match r {
+                Some(d) => self.recovery[i].add(*d),
+                None => self.recovery_censored[i] += 1,
+            }
+        }
+        for (k, (v, g)) in band_values.iter().enumerate().take(self.bands.len()) {
+            for (h, x) in self.bands[k].iter_mut().zip(v) {
+                h.add(*x);
+            }
+            self.grades[k][*g as usize] += 1;
+        }
+    }
+
+    /// Adds another accumulator of the same arm and layout.
+    pub fn merge(&mut self, o: &ArmAccumulator) {
+        self.patients += o.patients;
+        self.failed += o.failed;
+        self.excluded += o.excluded;
+        for (a, b) in self.worst_grade.iter_mut().zip(&o.worst_grade) {
+            *a += b;
+        }
+        self.cd4_below_200 += o.cd4_below_200;
+        self.delayed += o.delayed;
+        self.stopped += o.stopped;
+        let pairs = self.nadir.iter_mut().zip(&o.nadir).chain(self.at_reference.iter_mut().zip(&o.at_reference));
+        for (a, b) in pairs {
+            a.merge(b);
+        }
+        for (a, b) in self.durations.iter_mut().zip(&o.durations).chain(self.recovery.iter_mut().zip(&o.recovery)) {
+            a.merge(b);
+        }
+        for (a, b) in self.recovery_censored.iter_mut().zip(&o.recovery_censored) {
+            *a += b;
+        }
+        self.delay.merge(&o.delay);
+        for (a, b) in self.bands.iter_mut().zip(&o.bands) {
+            for (x, y) in a.iter_mut().zip(b) {
+                x.merge(y);
+            }
+        }
+        for (a, b) in self.grades.iter_mut().zip(&o.grades) {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
+    }
+}
+
+/// A proportion with its Wilson 95 % interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Proportion {
+    /// Patients with the event.
+    pub count: u64,
+    /// Estimated proportion.
+    pub value: f64,
+    /// Wilson 95 % interval.
+    pub ci95: [f64; 2],
+}
+
+impl Proportion {
+    fn of(k: u64, n: u64) -> Self {
+        let (lo, hi) = wilson95(k, n);
+        Proportion { count: k, value: if n > 0 { k as f64 / n as f64 } else { f64::NAN }, ci95: [lo, hi] }
+    }
+}
+
+/// Quantiles 5/25/50/75/95 %.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Quantiles {
+    /// 5 %.
+    pub p5: Option<f64>,
+    /// 25 %.
+    pub p25: Option<f64>,
+    /// Median.
+    pub p50: Option<f64>,
+    /// 75 %.
+    pub p75: Option<f64>,
+    /// 95 %.
+    pub p95: Option<f64>,
+}
+
+impl Quantiles {
+    fn from(f: impl Fn(f64) -> Option<f64>) -> Self {
+        let q: Vec<Option<f64>> = QUANTILES.iter().map(|&p| f(p).map(|v| (v * 1e4).round() / 1e4)).collect();
+        Quantiles { p5: q[0], p25: q[1], p50: q[2], p75: q[3], p95: q[4] }
+    }
+}
+
+/// Time-to-event quantiles with the number censored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recovered {
+    /// The threshold, e.g. `ALC >= LLN`.
+    pub name: String,
+    /// Quantiles of days among patients who recovered.
+    pub days: Quantiles,
+    /// Patients who recovered.
+    pub recovered: u64,
+    /// Patients not recovered by the horizon (censored).
+    pub censored: u64,
+}
+
+/// The per-arm summary written to `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ArmSummary {
+    /// Arm name.
+    pub name: String,
+    /// Patients simulated successfully.
+    pub patients: u64,
+    /// Patients whose simulation failed (listed in `failures.csv`).
+    pub failed: u64,
+    /// Patients excluded by the regimen (e.g. cladribine below 40 kg).
+    pub excluded: u64,
+    /// Fractions of patients by worst grade 0–4 from the reference day.
+    pub worst_grade_fractions: [f64; 5],
+    /// P(worst grade ≥ 3).
+    pub p_grade_ge3: Proportion,
+    /// P(grade 4).
+    pub p_grade4: Proportion,
+    /// P(CD4 < 200 cells/µL on at least one day).
+    pub p_cd4_below_200: Proportion,
+    /// P(a course delayed by a lab rule).
+    pub p_delayed: Proportion,
+    /// P(a course cancelled by a lab rule).
+    pub p_stopped: Proportion,
+    /// Delay among delayed patients (days).
+    pub delay_days: Quantiles,
+    /// Counts at the reference day (cells/µL), by subset.
+    pub at_reference: Vec<(String, Quantiles)>,
+    /// Nadirs from the reference day (cells/µL), by subset.
+    pub nadir: Vec<(String, Quantiles)>,
+    /// Days at grade ≥ 2.
+    pub days_grade_ge2: Quantiles,
+    /// Days at grade ≥ 3.
+    pub days_grade_ge3: Quantiles,
+    /// Days at grade 4.
+    pub days_grade4: Quantiles,
+    /// Days with CD4 < 200.
+    pub days_cd4_below_200: Quantiles,
+    /// Days to recovery, per threshold.
+    pub recovery: Vec<Recovered>,
+}
+
+impl ArmSummary {
+    /// Summarises an accumulator; `recovery_names` label the recoveries in order.
+    pub fn from_accumulator(a: &ArmAccumulator, recovery_names: &[String]) -> Self {
+        let n = a.patients;
+        let frac = |k: u64| if n > 0 { ((k as f64 / n as f64) * 1e6).round() / 1e6 } else { f64::NAN };
+        let log_q = |h: &LogHistogram| Quantiles::from(|p| h.quantile(p));
+        let day_q = |h: &DayHistogram| Quantiles::from(|p| h.quantile(p).map(f64::from));
+        ArmSummary {
+            name: a.name.clone(),
+            patients: n,
+            failed: a.failed,
+            excluded: a.excluded,
+            worst_grade_fractions: a.worst_grade.map(frac),
+            p_grade_ge3: Proportion::of(a.worst_grade[3] + a.worst_grade[4], n),
+            p_grade4: Proportion::of(a.worst_grade[4], n),
+            p_cd4_below_200: Proportion::of(a.cd4_below_200, n),
+            p_delayed: Proportion::of(a.delayed, n),
+            p_stopped: Proportion::of(a.stopped, n),
+            delay_days: day_q(&a.delay),
+            at_reference: BAND_SUBSETS.iter().zip(&a.at_reference).map(|(s, h)| (s.to_string(), log_q(h))).collect(),
+            nadir: NADIR_SUBSETS.iter().zip(&a.nadir).map(|(s, h)| (s.name().to_string(), log_q(h))).collect(),
+            days_grade_ge2: day_q(&a.durations[0]),
+            days_grade_ge3: day_q(&a.durations[1]),
+            days_grade4: day_q(&a.durations[2]),
+            days_cd4_below_200: day_q(&a.durations[3]),
+            recovery: a
+                .recovery
+                .iter()
+                .zip(&a.recovery_censored)
+                .zip(recovery_names)
+                .map(|((h, c), name)| Recovered { name: name.clone(), days: day_q(h), recovered: h.total(), censored: *c })
+                .collect(),
+        }
+    }
+}

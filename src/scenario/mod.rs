@@ -1,0 +1,507 @@
+//! Scenario files: a cohort study as TOML, validated into a [`CohortSpec`].
+//!
+//! The schema is documented in `docs/scenario.md`; the embedded presets (`lymphosim preset NAME`) are complete
+//! examples. Every table rejects unknown fields; every error names the field path and the value
+//! (`arms[1].interval_months: must be a finite number of months >= 0, got -3`).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::cohort::outcome::{OutcomeConfig, Recovery, Reference, Threshold};
+use crate::cohort::{Arm, ArmRegimen, CohortSpec};
+use crate::model::{GradeScale, ModelParams};
+use crate::population::{Covariates, PopulationModel, Variability};
+use crate::regimen::{presets, Course, Dose, Drug, Gate, LabelRules, Observable, OnFail, Regimen, Route, Start};
+use crate::simulate::{PkForm, SimOptions};
+use crate::solver::{Method, SolverOptions};
+use crate::units::{hours, months, years};
+
+/// The embedded scenario presets: (name, description, TOML text).
+pub const PRESETS: [(&str, &str, &str); 3] = [
+    ("switch-interval", "alemtuzumab, then cladribine after 6-36 months, label rules (the default)", include_str!("../../scenarios/switch-interval.toml")),
+    ("clarity", "the CLARITY 3.5 mg/kg arm (targets C18-C20)", include_str!("../../scenarios/clarity.toml")),
+    ("alemtuzumab", "alemtuzumab on its label (targets A15-A16)", include_str!("../../scenarios/alemtuzumab.toml")),
+];
+
+/// A scenario that cannot be used, naming the field path and the value.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ScenarioError {
+    /// Field path, e.g. `arms[0].interval_months` (`<file>` for syntax errors).
+    pub path: String,
+    /// What is wrong, with the value.
+    pub message: String,
+}
+
+fn err(path: impl Into<String>, message: impl Into<String>) -> ScenarioError {
+    ScenarioError { path: path.into(), message: message.into() }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: String,
+    patients: Option<u64>,
+    seed: Option<u64>,
+    horizon_years: Option<f64>,
+    horizon_days: Option<f64>,
+    band_step_days: Option<f64>,
+    #[serde(default)]
+    method: RawMethod,
+    #[serde(default)]
+    outcomes: RawOutcomes,
+    #[serde(default)]
+    rules: RawRules,
+    #[serde(default)]
+    population: RawPopulation,
+    arms: Vec<RawArm>,
+    sweep: Option<RawSweep>,
+    bound: Option<RawBound>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawMethod {
+    name: Option<String>,
+    pk: Option<String>,
+    rtol: Option<f64>,
+    atol: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawOutcomes {
+    lln: Option<f64>,
+    reference: Option<toml::Value>,
+    recoveries: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRules {
+    label: Option<bool>,
+    year1_max_wait_months: Option<f64>,
+    year2_min_alc: Option<f64>,
+    year2_max_delay_months: Option<f64>,
+    visit_every_months: Option<f64>,
+    noise_cv: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPopulation {
+    #[serde(default)]
+    parameters: BTreeMap<String, f64>,
+    #[serde(default)]
+    covariates: BTreeMap<String, f64>,
+    #[serde(default)]
+    variability: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawArm {
+    name: String,
+    preset: Option<String>,
+    interval_months: Option<f64>,
+    rules: Option<bool>,
+    courses: Option<Vec<RawCourse>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCourse {
+    name: Option<String>,
+    drug: String,
+    at_day: Option<f64>,
+    after_previous_start_days: Option<f64>,
+    after_previous_end_days: Option<f64>,
+    after_previous_end_months: Option<f64>,
+    /// Oral: daily doses in mg.
+    doses_mg: Option<Vec<f64>>,
+    /// Infusions: mg per day, number of days, hours per infusion.
+    daily_mg: Option<f64>,
+    days: Option<u32>,
+    infusion_hours: Option<f64>,
+    gate: Option<RawGate>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGate {
+    observable: String,
+    min: f64,
+    recheck_months: Option<f64>,
+    max_delay_months: f64,
+    on_fail: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSweep {
+    parameter: String,
+    values: Vec<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBound {
+    endpoint: String,
+    max: f64,
+}
+
+/// A grid over which one setting varies: each arm is run at every value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sweep {
+    /// `interval_months` or a model parameter name.
+    pub parameter: String,
+    /// The grid.
+    pub values: Vec<f64>,
+}
+
+/// A risk bound: the endpoint must not exceed `max`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bound {
+    /// `p_grade_ge3`, `p_grade4` or `p_cd4_below_200`.
+    pub endpoint: String,
+    /// Largest acceptable proportion.
+    pub max: f64,
+}
+
+/// The endpoints a bound can name.
+pub const BOUND_ENDPOINTS: [&str; 3] = ["p_grade_ge3", "p_grade4", "p_cd4_below_200"];
+
+/// A validated scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Name.
+    pub name: String,
+    /// The cohort run (arms already expanded over the sweep).
+    pub spec: CohortSpec,
+    /// The sweep, if any; arm `k · values.len() + j` is base arm `k` at value `j`.
+    pub sweep: Option<Sweep>,
+    /// The bound, if any.
+    pub bound: Option<Bound>,
+    /// Number of arms before the sweep expanded them.
+    pub base_arms: usize,
+}
+
+fn finite(path: &str, v: f64, ok: bool, req: &str) -> Result<f64, ScenarioError> {
+    if v.is_finite() && ok {
+        Ok(v)
+    } else {
+        Err(err(path, format!("must be {req}, got {v}")))
+    }
+}
+
+/// Parses and validates a scenario from TOML text.
+pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+    let de = toml::Deserializer::parse(text).map_err(|e| err("<file>", e.to_string().trim().to_string()))?;
+    let raw: RawScenario = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let msg = inner.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("invalid").trim().to_string();
+        err(if path == "." { "<file>".into() } else { path }, msg)
+    })?;
+    validate(raw)
+}
+
+/// The embedded preset called `name`.
+pub fn preset(name: &str) -> Result<Scenario, ScenarioError> {
+    let (_, _, text) = PRESETS
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .ok_or_else(|| err("preset", format!("unknown scenario preset {name:?}; known: {}", PRESETS.map(|p| p.0).join(", "))))?;
+    parse(text)
+}
+
+fn parse_recovery(path: &str, s: &str) -> Result<Recovery, ScenarioError> {
+    let bad = || err(path, format!("must look like \"ALC >= LLN\", \"CD4 >= 200\" or \"CD19 >= 50% baseline\", got {s:?}"));
+    let (lhs, rhs) = s.split_once(">=").ok_or_else(bad)?;
+    let observable = Observable::parse(lhs.trim()).ok_or_else(bad)?;
+    let rhs = rhs.trim();
+    let threshold = if rhs.eq_ignore_ascii_case("LLN") {
+        Threshold::Lln
+    } else if let Some(p) = rhs.strip_suffix("baseline").map(str::trim).and_then(|p| p.strip_suffix('%')) {
+        let f: f64 = p.trim().parse().map_err(|_| bad())?;
+        Threshold::FractionOfBaseline(finite(path, f / 100.0, f > 0.0, "a percentage > 0")?)
+    } else {
+        let c: f64 = rhs.parse().map_err(|_| bad())?;
+        Threshold::Cells(finite(path, c, c >= 0.0, "a count >= 0")?)
+    };
+    Ok(Recovery { observable, threshold })
+}
+
+fn course(path: &str, c: &RawCourse) -> Result<(Start, Course, Option<Gate>), ScenarioError> {
+    let drug = match c.drug.as_str() {
+        "alemtuzumab" => Drug::Alemtuzumab,
+        "cladribine" => Drug::Cladribine,
+        other => return Err(err(format!("{path}.drug"), format!("must be \"alemtuzumab\" or \"cladribine\", got {other:?}"))),
+    };
+    let starts = [
+        c.at_day.map(|v| ("at_day", Start::AtDay(v), v)),
+        c.after_previous_start_days.map(|v| ("after_previous_start_days", Start::AfterPreviousStart(v), v)),
+        c.after_previous_end_days.map(|v| ("after_previous_end_days", Start::AfterPreviousEnd(v), v)),
+        c.after_previous_end_months.map(|v| ("after_previous_end_months", Start::AfterPreviousEnd(months(v)), v)),
+    ];
+    let given: Vec<_> = starts.into_iter().flatten().collect();
+    let start = match given.as_slice() {
+        [] => Start::AfterPreviousEnd(0.0),
+        [(field, s, v)] => {
+            finite(&format!("{path}.{field}"), *v, *v >= 0.0, "a finite number >= 0")?;
+            *s
+        }
+        _ => return Err(err(path, "give at most one of at_day, after_previous_start_days, after_previous_end_days, after_previous_end_months")),
+    };
+    let name = c.name.clone().unwrap_or_else(|| path.to_string());
+    let doses = match (drug, &c.doses_mg, c.daily_mg, c.days) {
+        (Drug::Cladribine, Some(mg), None, None) => {
+            if mg.is_empty() {
+                return Err(err(format!("{path}.doses_mg"), "must list at least one dose"));
+            }
+            for (i, &m) in mg.iter().enumerate() {
+                finite(&format!("{path}.doses_mg[{i}]"), m, m > 0.0, "a dose > 0 mg")?;
+            }
+            Course::oral_daily(name, drug, mg).doses
+        }
+        (Drug::Alemtuzumab, None, Some(mg), Some(days)) => {
+            finite(&format!("{path}.daily_mg"), mg, mg > 0.0, "a dose > 0 mg")?;
+            if days == 0 {
+                return Err(err(format!("{path}.days"), "must be at least 1, got 0"));
+            }
+            let h = c.infusion_hours.unwrap_or(4.0);
+            finite(&format!("{path}.infusion_hours"), h, h > 0.0, "an infusion duration > 0 hours")?;
+            (0..days).map(|d| Dose { offset_days: d as f64, amount_mg: mg, route: Route::Infusion { duration_days: hours(h) } }).collect()
+        }
+        (Drug::Cladribine, ..) => return Err(err(path, "a cladribine course needs doses_mg = [daily oral doses] and nothing else")),
+        (Drug::Alemtuzumab, ..) => return Err(err(path, "an alemtuzumab course needs daily_mg and days (and optionally infusion_hours)")),
+    };
+    let gate = match &c.gate {
+        None => None,
+        Some(g) => {
+            let gp = format!("{path}.gate");
+            let observable = Observable::parse(&g.observable)
+                .ok_or_else(|| err(format!("{gp}.observable"), format!("must be ALC, CD4, CD8, CD19 or NK, got {:?}", g.observable)))?;
+            let on_fail = match g.on_fail.as_deref().unwrap_or("stop") {
+                "stop" => OnFail::Stop,
+                "proceed" => OnFail::Proceed,
+                other => return Err(err(format!("{gp}.on_fail"), format!("must be \"stop\" or \"proceed\", got {other:?}"))),
+            };
+            let recheck = g.recheck_months.unwrap_or(1.0);
+            finite(&format!("{gp}.recheck_months"), recheck, recheck > 0.0, "a number of months > 0")?;
+            finite(&format!("{gp}.max_delay_months"), g.max_delay_months, g.max_delay_months >= 0.0, "a number of months >= 0")?;
+            finite(&format!("{gp}.min"), g.min, g.min >= 0.0, "a count >= 0 cells/uL")?;
+            Some(Gate {
+                observable,
+                min_cells_per_ul: g.min,
+                recheck_every_days: months(recheck),
+                max_delay_days: months(g.max_delay_months),
+                on_fail,
+            })
+        }
+    };
+    Ok((start, Course { name: c.name.clone().unwrap_or_else(|| path.to_string()), drug, doses }, gate))
+}
+
+fn validate(raw: RawScenario) -> Result<Scenario, ScenarioError> {
+    if raw.name.trim().is_empty() {
+        return Err(err("name", "must not be empty"));
+    }
+    let patients = raw.patients.unwrap_or(1000);
+    if patients == 0 {
+        return Err(err("patients", "must be at least 1, got 0"));
+    }
+    let horizon_days = match (raw.horizon_years, raw.horizon_days) {
+        (Some(_), Some(_)) => return Err(err("horizon_days", "give horizon_years or horizon_days, not both")),
+        (Some(y), None) => years(finite("horizon_years", y, y > 0.0 && y <= 100.0, "a number of years in (0, 100]")?),
+        (None, Some(d)) => finite("horizon_days", d, d >= 1.0 && d <= 36525.0, "a number of days in [1, 36525]")?,
+        (None, None) => years(10.0),
+    }
+    .floor();
+    let band_step_days = raw.band_step_days.unwrap_or(7.0);
+    finite("band_step_days", band_step_days, band_step_days >= 1.0 && band_step_days.fract() == 0.0, "a whole number of days >= 1")?;
+
+    let method: Method = raw.method.name.as_deref().unwrap_or("dopri5").parse().map_err(|e: crate::solver::SolverError| err("method.name", e.to_string()))?;
+    let pk: PkForm = raw.method.pk.as_deref().unwrap_or("exact").parse().map_err(|_| err("method.pk", format!("must be \"exact\" or \"ode\", got {:?}", raw.method.pk.unwrap_or_default())))?;
+    let defaults = SolverOptions::default();
+    let solver = SolverOptions { rtol: raw.method.rtol.unwrap_or(defaults.rtol), atol: raw.method.atol.unwrap_or(defaults.atol), ..defaults };
+    solver.validate().map_err(|e| err("method", e.to_string()))?;
+
+    let lln = raw.outcomes.lln.unwrap_or(crate::model::DEFAULT_LLN);
+    let scale = GradeScale::with_lln(lln).map_err(|_| err("outcomes.lln", format!("must be a finite ALC > 800 cells/uL, got {lln}")))?;
+    let reference = match &raw.outcomes.reference {
+        None => Reference::Switch,
+        Some(toml::Value::String(s)) if s == "switch" => Reference::Switch,
+        Some(toml::Value::String(s)) if s == "start" => Reference::Start,
+        Some(toml::Value::Integer(d)) if *d >= 0 => Reference::Day(*d as f64),
+        Some(toml::Value::Float(d)) if d.is_finite() && *d >= 0.0 => Reference::Day(*d),
+        Some(v) => return Err(err("outcomes.reference", format!("must be \"start\", \"switch\" or a day >= 0, got {v}"))),
+    };
+    let recoveries = match &raw.outcomes.recoveries {
+        None => OutcomeConfig::default().recoveries,
+        Some(list) => list.iter().enumerate().map(|(i, s)| parse_recovery(&format!("outcomes.recoveries[{i}]"), s)).collect::<Result<_, _>>()?,
+    };
+
+    let r = &raw.rules;
+    let base_rules = LabelRules::default();
+    let rules = LabelRules {
+        lln,
+        year1_max_wait_days: months(finite("rules.year1_max_wait_months", r.year1_max_wait_months.unwrap_or(12.0), r.year1_max_wait_months.unwrap_or(12.0) >= 0.0, "a number of months >= 0")?),
+        year2_min_alc: finite("rules.year2_min_alc", r.year2_min_alc.unwrap_or(base_rules.year2_min_alc), r.year2_min_alc.unwrap_or(800.0) >= 0.0, "a count >= 0 cells/uL")?,
+        year2_max_delay_days: months(finite("rules.year2_max_delay_months", r.year2_max_delay_months.unwrap_or(6.0), r.year2_max_delay_months.unwrap_or(6.0) >= 0.0, "a number of months >= 0")?),
+        recheck_every_days: months(finite("rules.visit_every_months", r.visit_every_months.unwrap_or(1.0), r.visit_every_months.unwrap_or(1.0) > 0.0, "a number of months > 0")?),
+    };
+    let noise_cv = finite("rules.noise_cv", r.noise_cv.unwrap_or(0.0), r.noise_cv.unwrap_or(0.0) >= 0.0 && r.noise_cv.unwrap_or(0.0) <= 2.0, "a CV in [0, 2]")?;
+    let label_default = r.label.unwrap_or(true);
+
+    // Population.
+    let mut typical = ModelParams::reference_v1();
+    for (k, v) in &raw.population.parameters {
+        typical.set(k, *v).map_err(|_| err(format!("population.parameters.{k}"), "unknown model parameter (see `lymphosim params`)"))?;
+    }
+    typical.validate().map_err(|e| err("population.parameters", e.to_string()))?;
+    let mut cov = Covariates::default();
+    for (k, v) in &raw.population.covariates {
+        let slot = match k.as_str() {
+            "age_mean" => &mut cov.age_mean,
+            "age_sd" => &mut cov.age_sd,
+            "weight_median_kg" => &mut cov.weight_median_kg,
+            "weight_cv" => &mut cov.weight_cv,
+            "crcl_mean" => &mut cov.crcl_mean,
+            "crcl_sd" => &mut cov.crcl_sd,
+            "nab_probability" => &mut cov.nab_probability,
+            _ => return Err(err(format!("population.covariates.{k}"), "unknown covariate setting (age_mean, age_sd, weight_median_kg, weight_cv, crcl_mean, crcl_sd, nab_probability)")),
+        };
+        *slot = *v;
+    }
+    let mut var = Variability::default();
+    for (k, v) in &raw.population.variability {
+        let slot = match k.as_str() {
+            "baseline_correlation" => &mut var.baseline_correlation,
+            "naive_fraction_logit_sd" => &mut var.naive_fraction_logit_sd,
+            "clad_clearance_cv" => &mut var.clad_clearance_cv,
+            "clad_bioavailability_logit_sd" => &mut var.clad_bioavailability_logit_sd,
+            "alem_clearance_cv" => &mut var.alem_clearance_cv,
+            "alem_volume_cv" => &mut var.alem_volume_cv,
+            "t_floor_cv" => &mut var.t_floor_cv,
+            "kappa_memory_cv" => &mut var.kappa_memory_cv,
+            "thymic_cv" => &mut var.thymic_cv,
+            "marrow_recovery_cv" => &mut var.marrow_recovery_cv,
+            "clad_sensitivity_cv" => &mut var.clad_sensitivity_cv,
+            "clad_b_sensitivity_cv" => &mut var.clad_b_sensitivity_cv,
+            _ => return Err(err(format!("population.variability.{k}"), "unknown variability setting (see docs/scenario.md)")),
+        };
+        *slot = *v;
+    }
+    let population = PopulationModel::new(typical, cov, var).map_err(|e| err("population", e.to_string()))?;
+
+    // Arms.
+    if raw.arms.is_empty() {
+        return Err(err("arms", "at least one [[arms]] entry is needed"));
+    }
+    let mut arms = Vec::new();
+    for (i, a) in raw.arms.iter().enumerate() {
+        let p = format!("arms[{i}]");
+        if a.name.trim().is_empty() {
+            return Err(err(format!("{p}.name"), "must not be empty"));
+        }
+        let interval = a.interval_months.unwrap_or(12.0);
+        finite(&format!("{p}.interval_months"), interval, interval >= 0.0, "a finite number of months >= 0")?;
+        let regimen = match (&a.preset, &a.courses) {
+            (Some(name), None) => {
+                presets::build(name, &presets::PresetOptions { weight_kg: 70.0, interval_months: interval })
+                    .map_err(|e| err(format!("{p}.preset"), e.to_string()))?;
+                ArmRegimen::Preset { name: name.clone(), interval_months: interval }
+            }
+            (None, Some(courses)) => {
+                if courses.is_empty() {
+                    return Err(err(format!("{p}.courses"), "must list at least one course"));
+                }
+                let mut r = Regimen { name: a.name.clone(), courses: Vec::new() };
+                for (j, c) in courses.iter().enumerate() {
+                    let (start, course, gate) = course(&format!("{p}.courses[{j}]"), c)?;
+                    r.push(start, course);
+                    r.courses.last_mut().expect("just pushed").gate = gate;
+                }
+                r.administrations().map_err(|e| err(format!("{p}.courses"), e.to_string()))?;
+                ArmRegimen::Fixed(r)
+            }
+            _ => return Err(err(&p, "give either preset = \"NAME\" or a list of [[arms.courses]], not both or neither")),
+        };
+        let label = a.rules.unwrap_or(label_default);
+        arms.push(Arm { name: a.name.clone(), regimen, label_rules: label.then_some(rules) });
+    }
+    let base_arms = arms.len();
+
+    // Sweep.
+    let sweep = match raw.sweep {
+        None => None,
+        Some(s) => {
+            if s.values.is_empty() {
+                return Err(err("sweep.values", "must list at least one value"));
+            }
+            for (i, v) in s.values.iter().enumerate() {
+                finite(&format!("sweep.values[{i}]"), *v, true, "a finite number")?;
+            }
+            let mut expanded = Vec::new();
+            for arm in &arms {
+                for &v in &s.values {
+                    let mut a = arm.clone();
+                    a.name = format!("{} {}={}", arm.name, s.parameter, v);
+                    if s.parameter == "interval_months" {
+                        finite("sweep.values", v, v >= 0.0, "months >= 0")?;
+                        match &mut a.regimen {
+                            ArmRegimen::Preset { interval_months, .. } => *interval_months = v,
+                            ArmRegimen::Fixed(_) => return Err(err("sweep.parameter", "interval_months sweeps need arms given by preset")),
+                        }
+                    } else {
+                        return Err(err("sweep.parameter", format!("only \"interval_months\" can be swept so far, got {:?}", s.parameter)));
+                    }
+                    expanded.push(a);
+                }
+            }
+            arms = expanded;
+            Some(Sweep { parameter: s.parameter, values: s.values })
+        }
+    };
+    let bound = match raw.bound {
+        None => None,
+        Some(b) => {
+            if !BOUND_ENDPOINTS.contains(&b.endpoint.as_str()) {
+                return Err(err("bound.endpoint", format!("must be one of {}, got {:?}", BOUND_ENDPOINTS.join(", "), b.endpoint)));
+            }
+            finite("bound.max", b.max, (0.0..=1.0).contains(&b.max), "a proportion in [0, 1]")?;
+            Some(Bound { endpoint: b.endpoint, max: b.max })
+        }
+    };
+
+    let spec = CohortSpec {
+        arms,
+        population,
+        patients,
+        seed: raw.seed.unwrap_or(1),
+        horizon_days,
+        band_step_days,
+        outcomes: OutcomeConfig { scale, reference, recoveries },
+        sim: SimOptions { method, solver, pk },
+        noise_cv,
+    };
+    Ok(Scenario { name: raw.name, spec, sweep, bound, base_arms })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_parse() {
+        for (name, _, _) in PRESETS {
+            let s = preset(name).unwrap();
+            assert!(!s.spec.arms.is_empty());
+        }
+        let s = preset("switch-interval").unwrap();
+        assert_eq!(s.spec.arms.len(), 6);
+        assert_eq!(s.bound.unwrap().max, 0.10);
+    }
+}
