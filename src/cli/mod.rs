@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing and one function per command. `main.rs` only calls [`run`].
 
 mod patient;
+mod run;
 mod tables;
 
 use std::path::PathBuf;
@@ -21,6 +22,15 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a cohort study from a scenario file or an embedded scenario preset (default: switch-interval).
+    Run(RunArgs),
+    /// Merge shard directories of one scenario into one result.
+    Merge(MergeArgs),
+    /// Print an embedded scenario as TOML (without NAME: list them).
+    Preset {
+        /// Scenario preset name.
+        name: Option<String>,
+    },
     /// Simulate one typical patient on a preset regimen (or an event table); print a summary, write a CSV.
     Patient(PatientArgs),
     /// List the regimen presets.
@@ -33,6 +43,46 @@ enum Command {
     Events(EventsArgs),
     /// Compare the typical patient with published targets (calibration-targets.csv).
     Targets(TargetsArgs),
+}
+
+#[derive(Debug, Args, Default)]
+struct RunArgs {
+    /// Scenario file (TOML); see `lymphosim preset switch-interval` for a complete example.
+    scenario: Option<PathBuf>,
+    /// Embedded scenario preset instead of a file (see `lymphosim preset`).
+    #[arg(long)]
+    preset: Option<String>,
+    /// Number of virtual patients (overrides the scenario).
+    #[arg(long)]
+    patients: Option<u64>,
+    /// Random seed (overrides the scenario).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Output directory (default: lymphosim-out).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Run only shard I of N (0-based, e.g. 3/10); merge the shard directories afterwards.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// No progress bar and no table.
+    #[arg(long)]
+    quiet: bool,
+    /// Do not keep the per-patient table (memory then stays flat in the number of patients).
+    #[arg(long)]
+    no_patients: bool,
+}
+
+#[derive(Debug, Args)]
+struct MergeArgs {
+    /// Shard directories written by `lymphosim run --shard`.
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
+    /// Output directory.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
 }
 
 /// Regimen choice shared by commands.
@@ -132,31 +182,17 @@ struct TargetsArgs {
     solver: SolverArgs,
 }
 
-/// Parses the command line and runs the chosen command. With no command, simulates the `sequence` preset.
+/// Parses the command line and runs the chosen command. With no command, runs the `switch-interval` cohort study.
 pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         None => {
-            eprintln!("lymphosim: no command given; simulating one typical patient on the `sequence` preset (see `lymphosim --help`).");
-            patient::run(&PatientArgs {
-                regimen: RegimenArgs {
-                    preset: "sequence".into(),
-                    weight: 70.0,
-                    interval_months: 12.0,
-                },
-                events: None,
-                days: 3653.0,
-                out: None,
-                lln: lymphosim::model::DEFAULT_LLN,
-                no_plots: false,
-                solver: SolverArgs {
-                    method: "dopri5".into(),
-                    pk: "exact".into(),
-                    rtol: 1e-6,
-                    atol: 1e-6,
-                },
-            })
+            eprintln!("lymphosim: no command given; running the embedded `switch-interval` cohort study (see `lymphosim --help`).");
+            run::run(&RunArgs::default())
         }
+        Some(Command::Run(a)) => run::run(&a),
+        Some(Command::Merge(a)) => run::merge(&a),
+        Some(Command::Preset { name }) => run::preset(name.as_deref()),
         Some(Command::Patient(a)) => patient::run(&a),
         Some(Command::Presets) => {
             tables::presets();

@@ -24,13 +24,15 @@ pub struct LogHistogram {
 
 impl Default for LogHistogram {
     fn default() -> Self {
-        LogHistogram { counts: vec![0; LOG_BINS] }
+        LogHistogram {
+            counts: vec![0; LOG_BINS],
+        }
     }
 }
 
 impl LogHistogram {
     fn bin(v: f64) -> usize {
-        if !(v >= LOG_MIN) {
+        if v.is_nan() || v < LOG_MIN {
             return 0; // below range, or NaN
         }
         let k = ((v / LOG_MIN).log10() * PER_DECADE as f64).floor();
@@ -95,7 +97,9 @@ pub struct DayHistogram {
 impl DayHistogram {
     /// A histogram for 0..=`max_days` days.
     pub fn new(max_days: usize) -> Self {
-        DayHistogram { counts: vec![0; max_days + 1] }
+        DayHistogram {
+            counts: vec![0; max_days + 1],
+        }
     }
 
     /// Adds one value (clamped to the range).
@@ -145,15 +149,24 @@ mod sparse {
     }
 
     pub fn serialize<S: Serializer>(v: &[u64], s: S) -> Result<S::Ok, S::Error> {
-        Sparse { len: v.len(), nonzero: v.iter().enumerate().filter(|(_, c)| **c != 0).map(|(i, c)| (i, *c)).collect() }
-            .serialize(s)
+        Sparse {
+            len: v.len(),
+            nonzero: v
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| **c != 0)
+                .map(|(i, c)| (i, *c))
+                .collect(),
+        }
+        .serialize(s)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
         let sp = Sparse::deserialize(d)?;
         let mut v = vec![0; sp.len];
         for (i, c) in sp.nonzero {
-            *v.get_mut(i).ok_or_else(|| serde::de::Error::custom(format!("bin {i} outside {}", sp.len)))? = c;
+            *v.get_mut(i)
+                .ok_or_else(|| serde::de::Error::custom(format!("bin {i} outside {}", sp.len)))? = c;
         }
         Ok(v)
     }

@@ -12,6 +12,7 @@
 
 pub mod histogram;
 pub mod outcome;
+pub mod report;
 pub mod summary;
 
 use rayon::prelude::*;
@@ -54,9 +55,13 @@ impl Arm {
     /// The regimen for a patient of `weight_kg`, with the arm's rules.
     pub fn regimen_for(&self, weight_kg: f64) -> Result<Regimen, RegimenError> {
         let r = match &self.regimen {
-            ArmRegimen::Preset { name, interval_months } => {
-                presets::build(name, &PresetOptions { weight_kg, interval_months: *interval_months })?
-            }
+            ArmRegimen::Preset { name, interval_months } => presets::build(
+                name,
+                &PresetOptions {
+                    weight_kg,
+                    interval_months: *interval_months,
+                },
+            )?,
             ArmRegimen::Fixed(r) => r.clone(),
         };
         match &self.label_rules {
@@ -216,7 +221,12 @@ fn run_patient(spec: &CohortSpec, id: u64, obs: &[f64], per_patient: bool, acc: 
         Ok(m) => Some(m),
         Err(e) => {
             for arm in &spec.arms {
-                acc.failures.push(Failure { arm: arm.name.clone(), id, error: e.to_string(), params: patient.params.clone() });
+                acc.failures.push(Failure {
+                    arm: arm.name.clone(),
+                    id,
+                    error: e.to_string(),
+                    params: patient.params.clone(),
+                });
             }
             for a in acc.arms.iter_mut() {
                 a.failed += 1;
@@ -228,14 +238,23 @@ fn run_patient(spec: &CohortSpec, id: u64, obs: &[f64], per_patient: bool, acc: 
     for (ai, arm) in spec.arms.iter().enumerate() {
         let fail = |acc: &mut CohortResult, e: String| {
             acc.arms[ai].failed += 1;
-            acc.failures.push(Failure { arm: arm.name.clone(), id, error: e, params: patient.params.clone() });
+            acc.failures.push(Failure {
+                arm: arm.name.clone(),
+                id,
+                error: e,
+                params: patient.params.clone(),
+            });
         };
         let regimen = match arm.regimen_for(patient.weight_kg) {
             Ok(r) => r,
             Err(RegimenError::WeightBelowLabel { .. }) => {
                 acc.arms[ai].excluded += 1;
                 if per_patient {
-                    acc.rows.push(PatientRow { arm: ai, patient: patient.clone(), outcome: None });
+                    acc.rows.push(PatientRow {
+                        arm: ai,
+                        patient: patient.clone(),
+                        outcome: None,
+                    });
                 }
                 continue;
             }
@@ -246,14 +265,27 @@ fn run_patient(spec: &CohortSpec, id: u64, obs: &[f64], per_patient: bool, acc: 
         };
         let mut arm_rng = rng.clone();
         let mut tracker = OutcomeTracker::new(&model, &spec.outcomes, switch_course(&regimen), spec.band_step_days);
-        match run_plan(&model, &regimen, spec.horizon_days, obs, &spec.sim, spec.noise_cv, &mut arm_rng, &mut tracker) {
+        match run_plan(
+            &model,
+            &regimen,
+            spec.horizon_days,
+            obs,
+            &spec.sim,
+            spec.noise_cv,
+            &mut arm_rng,
+            &mut tracker,
+        ) {
             Ok(run) => {
                 tracker.add_delay(run.courses.iter().map(|c| c.delay_days).sum());
                 let bands = std::mem::take(&mut tracker.band_values);
                 let outcome = tracker.finish();
                 acc.arms[ai].add(&outcome, &bands);
                 if per_patient {
-                    acc.rows.push(PatientRow { arm: ai, patient: patient.clone(), outcome: Some(outcome) });
+                    acc.rows.push(PatientRow {
+                        arm: ai,
+                        patient: patient.clone(),
+                        outcome: Some(outcome),
+                    });
                 }
             }
             Err(e) => fail(acc, e.to_string()),

@@ -70,9 +70,18 @@ impl Default for OutcomeConfig {
             scale: GradeScale::default(),
             reference: Reference::Switch,
             recoveries: vec![
-                Recovery { observable: Observable::Alc, threshold: Threshold::Lln },
-                Recovery { observable: Observable::Cd4, threshold: Threshold::Cells(CD4_PROPHYLAXIS_THRESHOLD) },
-                Recovery { observable: Observable::Cd19, threshold: Threshold::FractionOfBaseline(0.5) },
+                Recovery {
+                    observable: Observable::Alc,
+                    threshold: Threshold::Lln,
+                },
+                Recovery {
+                    observable: Observable::Cd4,
+                    threshold: Threshold::Cells(CD4_PROPHYLAXIS_THRESHOLD),
+                },
+                Recovery {
+                    observable: Observable::Cd19,
+                    threshold: Threshold::FractionOfBaseline(0.5),
+                },
             ],
         }
     }
@@ -156,7 +165,10 @@ impl<'a> OutcomeTracker<'a> {
             Reference::Switch if reference_course.is_none() => Some(0.0),
             Reference::Switch => None,
         };
-        let nadir = Nadir { value: f64::INFINITY, day: f64::NAN };
+        let nadir = Nadir {
+            value: f64::INFINITY,
+            day: f64::NAN,
+        };
         OutcomeTracker {
             model,
             cfg,

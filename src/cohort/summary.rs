@@ -89,7 +89,11 @@ impl ArmAccumulator {
         for (h, v) in self.at_reference.iter_mut().zip(&o.at_reference) {
             h.add(*v);
         }
-        for (h, d) in self.durations.iter_mut().zip([o.days_grade_ge2, o.days_grade_ge3, o.days_grade4, o.days_cd4_below_200]) {
+        for (h, d) in
+            self.durations
+                .iter_mut()
+                .zip([o.days_grade_ge2, o.days_grade_ge3, o.days_grade4, o.days_cd4_below_200])
+        {
             h.add(d);
         }
         for (i, r) in o.recovery_days.iter().enumerate() {
@@ -117,11 +121,20 @@ impl ArmAccumulator {
         self.cd4_below_200 += o.cd4_below_200;
         self.delayed += o.delayed;
         self.stopped += o.stopped;
-        let pairs = self.nadir.iter_mut().zip(&o.nadir).chain(self.at_reference.iter_mut().zip(&o.at_reference));
+        let pairs = self
+            .nadir
+            .iter_mut()
+            .zip(&o.nadir)
+            .chain(self.at_reference.iter_mut().zip(&o.at_reference));
         for (a, b) in pairs {
             a.merge(b);
         }
-        for (a, b) in self.durations.iter_mut().zip(&o.durations).chain(self.recovery.iter_mut().zip(&o.recovery)) {
+        for (a, b) in self
+            .durations
+            .iter_mut()
+            .zip(&o.durations)
+            .chain(self.recovery.iter_mut().zip(&o.recovery))
+        {
             a.merge(b);
         }
         for (a, b) in self.recovery_censored.iter_mut().zip(&o.recovery_censored) {
@@ -155,7 +168,11 @@ pub struct Proportion {
 impl Proportion {
     fn of(k: u64, n: u64) -> Self {
         let (lo, hi) = wilson95(k, n);
-        Proportion { count: k, value: if n > 0 { k as f64 / n as f64 } else { f64::NAN }, ci95: [lo, hi] }
+        Proportion {
+            count: k,
+            value: if n > 0 { k as f64 / n as f64 } else { f64::NAN },
+            ci95: [lo, hi],
+        }
     }
 }
 
@@ -176,8 +193,17 @@ pub struct Quantiles {
 
 impl Quantiles {
     fn from(f: impl Fn(f64) -> Option<f64>) -> Self {
-        let q: Vec<Option<f64>> = QUANTILES.iter().map(|&p| f(p).map(|v| (v * 1e4).round() / 1e4)).collect();
-        Quantiles { p5: q[0], p25: q[1], p50: q[2], p75: q[3], p95: q[4] }
+        let q: Vec<Option<f64>> = QUANTILES
+            .iter()
+            .map(|&p| f(p).map(|v| (v * 1e4).round() / 1e4))
+            .collect();
+        Quantiles {
+            p5: q[0],
+            p25: q[1],
+            p50: q[2],
+            p75: q[3],
+            p95: q[4],
+        }
     }
 }
 
@@ -239,7 +265,13 @@ impl ArmSummary {
     /// Summarises an accumulator; `recovery_names` label the recoveries in order.
     pub fn from_accumulator(a: &ArmAccumulator, recovery_names: &[String]) -> Self {
         let n = a.patients;
-        let frac = |k: u64| if n > 0 { ((k as f64 / n as f64) * 1e6).round() / 1e6 } else { f64::NAN };
+        let frac = |k: u64| {
+            if n > 0 {
+                ((k as f64 / n as f64) * 1e6).round() / 1e6
+            } else {
+                f64::NAN
+            }
+        };
         let log_q = |h: &LogHistogram| Quantiles::from(|p| h.quantile(p));
         let day_q = |h: &DayHistogram| Quantiles::from(|p| h.quantile(p).map(f64::from));
         ArmSummary {
@@ -254,8 +286,16 @@ impl ArmSummary {
             p_delayed: Proportion::of(a.delayed, n),
             p_stopped: Proportion::of(a.stopped, n),
             delay_days: day_q(&a.delay),
-            at_reference: BAND_SUBSETS.iter().zip(&a.at_reference).map(|(s, h)| (s.to_string(), log_q(h))).collect(),
-            nadir: NADIR_SUBSETS.iter().zip(&a.nadir).map(|(s, h)| (s.name().to_string(), log_q(h))).collect(),
+            at_reference: BAND_SUBSETS
+                .iter()
+                .zip(&a.at_reference)
+                .map(|(s, h)| (s.to_string(), log_q(h)))
+                .collect(),
+            nadir: NADIR_SUBSETS
+                .iter()
+                .zip(&a.nadir)
+                .map(|(s, h)| (s.name().to_string(), log_q(h)))
+                .collect(),
             days_grade_ge2: day_q(&a.durations[0]),
             days_grade_ge3: day_q(&a.durations[1]),
             days_grade4: day_q(&a.durations[2]),
@@ -265,7 +305,12 @@ impl ArmSummary {
                 .iter()
                 .zip(&a.recovery_censored)
                 .zip(recovery_names)
-                .map(|((h, c), name)| Recovered { name: name.clone(), days: day_q(h), recovered: h.total(), censored: *c })
+                .map(|((h, c), name)| Recovered {
+                    name: name.clone(),
+                    days: day_q(h),
+                    recovered: h.total(),
+                    censored: *c,
+                })
                 .collect(),
         }
     }

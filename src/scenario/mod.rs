@@ -19,9 +19,21 @@ use crate::units::{hours, months, years};
 
 /// The embedded scenario presets: (name, description, TOML text).
 pub const PRESETS: [(&str, &str, &str); 3] = [
-    ("switch-interval", "alemtuzumab, then cladribine after 6-36 months, label rules (the default)", include_str!("../../scenarios/switch-interval.toml")),
-    ("clarity", "the CLARITY 3.5 mg/kg arm (targets C18-C20)", include_str!("../../scenarios/clarity.toml")),
-    ("alemtuzumab", "alemtuzumab on its label (targets A15-A16)", include_str!("../../scenarios/alemtuzumab.toml")),
+    (
+        "switch-interval",
+        "alemtuzumab, then cladribine after 6-36 months, label rules (the default)",
+        include_str!("../../scenarios/switch-interval.toml"),
+    ),
+    (
+        "clarity",
+        "the CLARITY 3.5 mg/kg arm (targets C18-C20)",
+        include_str!("../../scenarios/clarity.toml"),
+    ),
+    (
+        "alemtuzumab",
+        "alemtuzumab on its label (targets A15-A16)",
+        include_str!("../../scenarios/alemtuzumab.toml"),
+    ),
 ];
 
 /// A scenario that cannot be used, naming the field path and the value.
@@ -35,7 +47,10 @@ pub struct ScenarioError {
 }
 
 fn err(path: impl Into<String>, message: impl Into<String>) -> ScenarioError {
-    ScenarioError { path: path.into(), message: message.into() }
+    ScenarioError {
+        path: path.into(),
+        message: message.into(),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -201,7 +216,12 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
     let raw: RawScenario = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
-        let msg = inner.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("invalid").trim().to_string();
+        let msg = inner
+            .lines()
+            .rfind(|l| !l.trim().is_empty())
+            .unwrap_or("invalid")
+            .trim()
+            .to_string();
         err(if path == "." { "<file>".into() } else { path }, msg)
     })?;
     validate(raw)
@@ -209,21 +229,35 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
 
 /// The embedded preset called `name`.
 pub fn preset(name: &str) -> Result<Scenario, ScenarioError> {
-    let (_, _, text) = PRESETS
-        .iter()
-        .find(|(n, _, _)| *n == name)
-        .ok_or_else(|| err("preset", format!("unknown scenario preset {name:?}; known: {}", PRESETS.map(|p| p.0).join(", "))))?;
+    let (_, _, text) = PRESETS.iter().find(|(n, _, _)| *n == name).ok_or_else(|| {
+        err(
+            "preset",
+            format!(
+                "unknown scenario preset {name:?}; known: {}",
+                PRESETS.map(|p| p.0).join(", ")
+            ),
+        )
+    })?;
     parse(text)
 }
 
 fn parse_recovery(path: &str, s: &str) -> Result<Recovery, ScenarioError> {
-    let bad = || err(path, format!("must look like \"ALC >= LLN\", \"CD4 >= 200\" or \"CD19 >= 50% baseline\", got {s:?}"));
+    let bad = || {
+        err(
+            path,
+            format!("must look like \"ALC >= LLN\", \"CD4 >= 200\" or \"CD19 >= 50% baseline\", got {s:?}"),
+        )
+    };
     let (lhs, rhs) = s.split_once(">=").ok_or_else(bad)?;
     let observable = Observable::parse(lhs.trim()).ok_or_else(bad)?;
     let rhs = rhs.trim();
     let threshold = if rhs.eq_ignore_ascii_case("LLN") {
         Threshold::Lln
-    } else if let Some(p) = rhs.strip_suffix("baseline").map(str::trim).and_then(|p| p.strip_suffix('%')) {
+    } else if let Some(p) = rhs
+        .strip_suffix("baseline")
+        .map(str::trim)
+        .and_then(|p| p.strip_suffix('%'))
+    {
         let f: f64 = p.trim().parse().map_err(|_| bad())?;
         Threshold::FractionOfBaseline(finite(path, f / 100.0, f > 0.0, "a percentage > 0")?)
     } else {
@@ -237,13 +271,21 @@ fn course(path: &str, c: &RawCourse) -> Result<(Start, Course, Option<Gate>), Sc
     let drug = match c.drug.as_str() {
         "alemtuzumab" => Drug::Alemtuzumab,
         "cladribine" => Drug::Cladribine,
-        other => return Err(err(format!("{path}.drug"), format!("must be \"alemtuzumab\" or \"cladribine\", got {other:?}"))),
+        other => {
+            return Err(err(
+                format!("{path}.drug"),
+                format!("must be \"alemtuzumab\" or \"cladribine\", got {other:?}"),
+            ))
+        }
     };
     let starts = [
         c.at_day.map(|v| ("at_day", Start::AtDay(v), v)),
-        c.after_previous_start_days.map(|v| ("after_previous_start_days", Start::AfterPreviousStart(v), v)),
-        c.after_previous_end_days.map(|v| ("after_previous_end_days", Start::AfterPreviousEnd(v), v)),
-        c.after_previous_end_months.map(|v| ("after_previous_end_months", Start::AfterPreviousEnd(months(v)), v)),
+        c.after_previous_start_days
+            .map(|v| ("after_previous_start_days", Start::AfterPreviousStart(v), v)),
+        c.after_previous_end_days
+            .map(|v| ("after_previous_end_days", Start::AfterPreviousEnd(v), v)),
+        c.after_previous_end_months
+            .map(|v| ("after_previous_end_months", Start::AfterPreviousEnd(months(v)), v)),
     ];
     let given: Vec<_> = starts.into_iter().flatten().collect();
     let start = match given.as_slice() {
@@ -252,7 +294,10 @@ fn course(path: &str, c: &RawCourse) -> Result<(Start, Course, Option<Gate>), Sc
             finite(&format!("{path}.{field}"), *v, *v >= 0.0, "a finite number >= 0")?;
             *s
         }
-        _ => return Err(err(path, "give at most one of at_day, after_previous_start_days, after_previous_end_days, after_previous_end_months")),
+        _ => return Err(err(
+            path,
+            "give at most one of at_day, after_previous_start_days, after_previous_end_days, after_previous_end_months",
+        )),
     };
     let name = c.name.clone().unwrap_or_else(|| path.to_string());
     let doses = match (drug, &c.doses_mg, c.daily_mg, c.days) {
@@ -271,26 +316,68 @@ fn course(path: &str, c: &RawCourse) -> Result<(Start, Course, Option<Gate>), Sc
                 return Err(err(format!("{path}.days"), "must be at least 1, got 0"));
             }
             let h = c.infusion_hours.unwrap_or(4.0);
-            finite(&format!("{path}.infusion_hours"), h, h > 0.0, "an infusion duration > 0 hours")?;
-            (0..days).map(|d| Dose { offset_days: d as f64, amount_mg: mg, route: Route::Infusion { duration_days: hours(h) } }).collect()
+            finite(
+                &format!("{path}.infusion_hours"),
+                h,
+                h > 0.0,
+                "an infusion duration > 0 hours",
+            )?;
+            (0..days)
+                .map(|d| Dose {
+                    offset_days: d as f64,
+                    amount_mg: mg,
+                    route: Route::Infusion {
+                        duration_days: hours(h),
+                    },
+                })
+                .collect()
         }
-        (Drug::Cladribine, ..) => return Err(err(path, "a cladribine course needs doses_mg = [daily oral doses] and nothing else")),
-        (Drug::Alemtuzumab, ..) => return Err(err(path, "an alemtuzumab course needs daily_mg and days (and optionally infusion_hours)")),
+        (Drug::Cladribine, ..) => {
+            return Err(err(
+                path,
+                "a cladribine course needs doses_mg = [daily oral doses] and nothing else",
+            ))
+        }
+        (Drug::Alemtuzumab, ..) => {
+            return Err(err(
+                path,
+                "an alemtuzumab course needs daily_mg and days (and optionally infusion_hours)",
+            ))
+        }
     };
     let gate = match &c.gate {
         None => None,
         Some(g) => {
             let gp = format!("{path}.gate");
-            let observable = Observable::parse(&g.observable)
-                .ok_or_else(|| err(format!("{gp}.observable"), format!("must be ALC, CD4, CD8, CD19 or NK, got {:?}", g.observable)))?;
+            let observable = Observable::parse(&g.observable).ok_or_else(|| {
+                err(
+                    format!("{gp}.observable"),
+                    format!("must be ALC, CD4, CD8, CD19 or NK, got {:?}", g.observable),
+                )
+            })?;
             let on_fail = match g.on_fail.as_deref().unwrap_or("stop") {
                 "stop" => OnFail::Stop,
                 "proceed" => OnFail::Proceed,
-                other => return Err(err(format!("{gp}.on_fail"), format!("must be \"stop\" or \"proceed\", got {other:?}"))),
+                other => {
+                    return Err(err(
+                        format!("{gp}.on_fail"),
+                        format!("must be \"stop\" or \"proceed\", got {other:?}"),
+                    ))
+                }
             };
             let recheck = g.recheck_months.unwrap_or(1.0);
-            finite(&format!("{gp}.recheck_months"), recheck, recheck > 0.0, "a number of months > 0")?;
-            finite(&format!("{gp}.max_delay_months"), g.max_delay_months, g.max_delay_months >= 0.0, "a number of months >= 0")?;
+            finite(
+                &format!("{gp}.recheck_months"),
+                recheck,
+                recheck > 0.0,
+                "a number of months > 0",
+            )?;
+            finite(
+                &format!("{gp}.max_delay_months"),
+                g.max_delay_months,
+                g.max_delay_months >= 0.0,
+                "a number of months >= 0",
+            )?;
             finite(&format!("{gp}.min"), g.min, g.min >= 0.0, "a count >= 0 cells/uL")?;
             Some(Gate {
                 observable,
@@ -301,7 +388,15 @@ fn course(path: &str, c: &RawCourse) -> Result<(Start, Course, Option<Gate>), Sc
             })
         }
     };
-    Ok((start, Course { name: c.name.clone().unwrap_or_else(|| path.to_string()), drug, doses }, gate))
+    Ok((
+        start,
+        Course {
+            name: c.name.clone().unwrap_or_else(|| path.to_string()),
+            drug,
+            doses,
+        },
+        gate,
+    ))
 }
 
 fn validate(raw: RawScenario) -> Result<Scenario, ScenarioError> {
@@ -314,53 +409,132 @@ fn validate(raw: RawScenario) -> Result<Scenario, ScenarioError> {
     }
     let horizon_days = match (raw.horizon_years, raw.horizon_days) {
         (Some(_), Some(_)) => return Err(err("horizon_days", "give horizon_years or horizon_days, not both")),
-        (Some(y), None) => years(finite("horizon_years", y, y > 0.0 && y <= 100.0, "a number of years in (0, 100]")?),
-        (None, Some(d)) => finite("horizon_days", d, d >= 1.0 && d <= 36525.0, "a number of days in [1, 36525]")?,
+        (Some(y), None) => years(finite(
+            "horizon_years",
+            y,
+            y > 0.0 && y <= 100.0,
+            "a number of years in (0, 100]",
+        )?),
+        (None, Some(d)) => finite(
+            "horizon_days",
+            d,
+            (1.0..=36525.0).contains(&d),
+            "a number of days in [1, 36525]",
+        )?,
         (None, None) => years(10.0),
     }
     .floor();
     let band_step_days = raw.band_step_days.unwrap_or(7.0);
-    finite("band_step_days", band_step_days, band_step_days >= 1.0 && band_step_days.fract() == 0.0, "a whole number of days >= 1")?;
+    finite(
+        "band_step_days",
+        band_step_days,
+        band_step_days >= 1.0 && band_step_days.fract() == 0.0,
+        "a whole number of days >= 1",
+    )?;
 
-    let method: Method = raw.method.name.as_deref().unwrap_or("dopri5").parse().map_err(|e: crate::solver::SolverError| err("method.name", e.to_string()))?;
-    let pk: PkForm = raw.method.pk.as_deref().unwrap_or("exact").parse().map_err(|_| err("method.pk", format!("must be \"exact\" or \"ode\", got {:?}", raw.method.pk.unwrap_or_default())))?;
+    let method: Method = raw
+        .method
+        .name
+        .as_deref()
+        .unwrap_or("dopri5")
+        .parse()
+        .map_err(|e: crate::solver::SolverError| err("method.name", e.to_string()))?;
+    let pk: PkForm = raw.method.pk.as_deref().unwrap_or("exact").parse().map_err(|_| {
+        err(
+            "method.pk",
+            format!(
+                "must be \"exact\" or \"ode\", got {:?}",
+                raw.method.pk.unwrap_or_default()
+            ),
+        )
+    })?;
     let defaults = SolverOptions::default();
-    let solver = SolverOptions { rtol: raw.method.rtol.unwrap_or(defaults.rtol), atol: raw.method.atol.unwrap_or(defaults.atol), ..defaults };
+    let solver = SolverOptions {
+        rtol: raw.method.rtol.unwrap_or(defaults.rtol),
+        atol: raw.method.atol.unwrap_or(defaults.atol),
+        ..defaults
+    };
     solver.validate().map_err(|e| err("method", e.to_string()))?;
 
     let lln = raw.outcomes.lln.unwrap_or(crate::model::DEFAULT_LLN);
-    let scale = GradeScale::with_lln(lln).map_err(|_| err("outcomes.lln", format!("must be a finite ALC > 800 cells/uL, got {lln}")))?;
+    let scale = GradeScale::with_lln(lln).map_err(|_| {
+        err(
+            "outcomes.lln",
+            format!("must be a finite ALC > 800 cells/uL, got {lln}"),
+        )
+    })?;
     let reference = match &raw.outcomes.reference {
         None => Reference::Switch,
         Some(toml::Value::String(s)) if s == "switch" => Reference::Switch,
         Some(toml::Value::String(s)) if s == "start" => Reference::Start,
         Some(toml::Value::Integer(d)) if *d >= 0 => Reference::Day(*d as f64),
         Some(toml::Value::Float(d)) if d.is_finite() && *d >= 0.0 => Reference::Day(*d),
-        Some(v) => return Err(err("outcomes.reference", format!("must be \"start\", \"switch\" or a day >= 0, got {v}"))),
+        Some(v) => {
+            return Err(err(
+                "outcomes.reference",
+                format!("must be \"start\", \"switch\" or a day >= 0, got {v}"),
+            ))
+        }
     };
     let recoveries = match &raw.outcomes.recoveries {
         None => OutcomeConfig::default().recoveries,
-        Some(list) => list.iter().enumerate().map(|(i, s)| parse_recovery(&format!("outcomes.recoveries[{i}]"), s)).collect::<Result<_, _>>()?,
+        Some(list) => list
+            .iter()
+            .enumerate()
+            .map(|(i, s)| parse_recovery(&format!("outcomes.recoveries[{i}]"), s))
+            .collect::<Result<_, _>>()?,
     };
 
     let r = &raw.rules;
     let base_rules = LabelRules::default();
     let rules = LabelRules {
         lln,
-        year1_max_wait_days: months(finite("rules.year1_max_wait_months", r.year1_max_wait_months.unwrap_or(12.0), r.year1_max_wait_months.unwrap_or(12.0) >= 0.0, "a number of months >= 0")?),
-        year2_min_alc: finite("rules.year2_min_alc", r.year2_min_alc.unwrap_or(base_rules.year2_min_alc), r.year2_min_alc.unwrap_or(800.0) >= 0.0, "a count >= 0 cells/uL")?,
-        year2_max_delay_days: months(finite("rules.year2_max_delay_months", r.year2_max_delay_months.unwrap_or(6.0), r.year2_max_delay_months.unwrap_or(6.0) >= 0.0, "a number of months >= 0")?),
-        recheck_every_days: months(finite("rules.visit_every_months", r.visit_every_months.unwrap_or(1.0), r.visit_every_months.unwrap_or(1.0) > 0.0, "a number of months > 0")?),
+        year1_max_wait_days: months(finite(
+            "rules.year1_max_wait_months",
+            r.year1_max_wait_months.unwrap_or(12.0),
+            r.year1_max_wait_months.unwrap_or(12.0) >= 0.0,
+            "a number of months >= 0",
+        )?),
+        year2_min_alc: finite(
+            "rules.year2_min_alc",
+            r.year2_min_alc.unwrap_or(base_rules.year2_min_alc),
+            r.year2_min_alc.unwrap_or(800.0) >= 0.0,
+            "a count >= 0 cells/uL",
+        )?,
+        year2_max_delay_days: months(finite(
+            "rules.year2_max_delay_months",
+            r.year2_max_delay_months.unwrap_or(6.0),
+            r.year2_max_delay_months.unwrap_or(6.0) >= 0.0,
+            "a number of months >= 0",
+        )?),
+        recheck_every_days: months(finite(
+            "rules.visit_every_months",
+            r.visit_every_months.unwrap_or(1.0),
+            r.visit_every_months.unwrap_or(1.0) > 0.0,
+            "a number of months > 0",
+        )?),
     };
-    let noise_cv = finite("rules.noise_cv", r.noise_cv.unwrap_or(0.0), r.noise_cv.unwrap_or(0.0) >= 0.0 && r.noise_cv.unwrap_or(0.0) <= 2.0, "a CV in [0, 2]")?;
+    let noise_cv = finite(
+        "rules.noise_cv",
+        r.noise_cv.unwrap_or(0.0),
+        r.noise_cv.unwrap_or(0.0) >= 0.0 && r.noise_cv.unwrap_or(0.0) <= 2.0,
+        "a CV in [0, 2]",
+    )?;
     let label_default = r.label.unwrap_or(true);
 
     // Population.
     let mut typical = ModelParams::reference_v1();
     for (k, v) in &raw.population.parameters {
-        typical.set(k, *v).map_err(|_| err(format!("population.parameters.{k}"), "unknown model parameter (see `lymphosim params`)"))?;
+        typical.set(k, *v).map_err(|_| {
+            err(
+                format!("population.parameters.{k}"),
+                "unknown model parameter (see `lymphosim params`)",
+            )
+        })?;
     }
-    typical.validate().map_err(|e| err("population.parameters", e.to_string()))?;
+    typical
+        .validate()
+        .map_err(|e| err("population.parameters", e.to_string()))?;
     let mut cov = Covariates::default();
     for (k, v) in &raw.population.covariates {
         let slot = match k.as_str() {
@@ -390,7 +564,12 @@ fn validate(raw: RawScenario) -> Result<Scenario, ScenarioError> {
             "marrow_recovery_cv" => &mut var.marrow_recovery_cv,
             "clad_sensitivity_cv" => &mut var.clad_sensitivity_cv,
             "clad_b_sensitivity_cv" => &mut var.clad_b_sensitivity_cv,
-            _ => return Err(err(format!("population.variability.{k}"), "unknown variability setting (see docs/scenario.md)")),
+            _ => {
+                return Err(err(
+                    format!("population.variability.{k}"),
+                    "unknown variability setting (see docs/scenario.md)",
+                ))
+            }
         };
         *slot = *v;
     }
@@ -407,30 +586,57 @@ fn validate(raw: RawScenario) -> Result<Scenario, ScenarioError> {
             return Err(err(format!("{p}.name"), "must not be empty"));
         }
         let interval = a.interval_months.unwrap_or(12.0);
-        finite(&format!("{p}.interval_months"), interval, interval >= 0.0, "a finite number of months >= 0")?;
+        finite(
+            &format!("{p}.interval_months"),
+            interval,
+            interval >= 0.0,
+            "a finite number of months >= 0",
+        )?;
         let regimen = match (&a.preset, &a.courses) {
             (Some(name), None) => {
-                presets::build(name, &presets::PresetOptions { weight_kg: 70.0, interval_months: interval })
-                    .map_err(|e| err(format!("{p}.preset"), e.to_string()))?;
-                ArmRegimen::Preset { name: name.clone(), interval_months: interval }
+                presets::build(
+                    name,
+                    &presets::PresetOptions {
+                        weight_kg: 70.0,
+                        interval_months: interval,
+                    },
+                )
+                .map_err(|e| err(format!("{p}.preset"), e.to_string()))?;
+                ArmRegimen::Preset {
+                    name: name.clone(),
+                    interval_months: interval,
+                }
             }
             (None, Some(courses)) => {
                 if courses.is_empty() {
                     return Err(err(format!("{p}.courses"), "must list at least one course"));
                 }
-                let mut r = Regimen { name: a.name.clone(), courses: Vec::new() };
+                let mut r = Regimen {
+                    name: a.name.clone(),
+                    courses: Vec::new(),
+                };
                 for (j, c) in courses.iter().enumerate() {
                     let (start, course, gate) = course(&format!("{p}.courses[{j}]"), c)?;
                     r.push(start, course);
                     r.courses.last_mut().expect("just pushed").gate = gate;
                 }
-                r.administrations().map_err(|e| err(format!("{p}.courses"), e.to_string()))?;
+                r.administrations()
+                    .map_err(|e| err(format!("{p}.courses"), e.to_string()))?;
                 ArmRegimen::Fixed(r)
             }
-            _ => return Err(err(&p, "give either preset = \"NAME\" or a list of [[arms.courses]], not both or neither")),
+            _ => {
+                return Err(err(
+                    &p,
+                    "give either preset = \"NAME\" or a list of [[arms.courses]], not both or neither",
+                ))
+            }
         };
         let label = a.rules.unwrap_or(label_default);
-        arms.push(Arm { name: a.name.clone(), regimen, label_rules: label.then_some(rules) });
+        arms.push(Arm {
+            name: a.name.clone(),
+            regimen,
+            label_rules: label.then_some(rules),
+        });
     }
     let base_arms = arms.len();
 
@@ -453,26 +659,48 @@ fn validate(raw: RawScenario) -> Result<Scenario, ScenarioError> {
                         finite("sweep.values", v, v >= 0.0, "months >= 0")?;
                         match &mut a.regimen {
                             ArmRegimen::Preset { interval_months, .. } => *interval_months = v,
-                            ArmRegimen::Fixed(_) => return Err(err("sweep.parameter", "interval_months sweeps need arms given by preset")),
+                            ArmRegimen::Fixed(_) => {
+                                return Err(err(
+                                    "sweep.parameter",
+                                    "interval_months sweeps need arms given by preset",
+                                ))
+                            }
                         }
                     } else {
-                        return Err(err("sweep.parameter", format!("only \"interval_months\" can be swept so far, got {:?}", s.parameter)));
+                        return Err(err(
+                            "sweep.parameter",
+                            format!("only \"interval_months\" can be swept so far, got {:?}", s.parameter),
+                        ));
                     }
                     expanded.push(a);
                 }
             }
             arms = expanded;
-            Some(Sweep { parameter: s.parameter, values: s.values })
+            Some(Sweep {
+                parameter: s.parameter,
+                values: s.values,
+            })
         }
     };
     let bound = match raw.bound {
         None => None,
         Some(b) => {
             if !BOUND_ENDPOINTS.contains(&b.endpoint.as_str()) {
-                return Err(err("bound.endpoint", format!("must be one of {}, got {:?}", BOUND_ENDPOINTS.join(", "), b.endpoint)));
+                return Err(err(
+                    "bound.endpoint",
+                    format!("must be one of {}, got {:?}", BOUND_ENDPOINTS.join(", "), b.endpoint),
+                ));
             }
-            finite("bound.max", b.max, (0.0..=1.0).contains(&b.max), "a proportion in [0, 1]")?;
-            Some(Bound { endpoint: b.endpoint, max: b.max })
+            finite(
+                "bound.max",
+                b.max,
+                (0.0..=1.0).contains(&b.max),
+                "a proportion in [0, 1]",
+            )?;
+            Some(Bound {
+                endpoint: b.endpoint,
+                max: b.max,
+            })
         }
     };
 
@@ -483,11 +711,21 @@ fn validate(raw: RawScenario) -> Result<Scenario, ScenarioError> {
         seed: raw.seed.unwrap_or(1),
         horizon_days,
         band_step_days,
-        outcomes: OutcomeConfig { scale, reference, recoveries },
+        outcomes: OutcomeConfig {
+            scale,
+            reference,
+            recoveries,
+        },
         sim: SimOptions { method, solver, pk },
         noise_cv,
     };
-    Ok(Scenario { name: raw.name, spec, sweep, bound, base_arms })
+    Ok(Scenario {
+        name: raw.name,
+        spec,
+        sweep,
+        bound,
+        base_arms,
+    })
 }
 
 #[cfg(test)]

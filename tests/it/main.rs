@@ -3,9 +3,11 @@
 
 mod baseline;
 mod cli;
+mod cohort;
 mod invariants;
 mod kinetics;
 mod pk_oracles;
 mod regimens;
+mod scenarios;
 mod solvers;
 mod support;

@@ -1,0 +1,299 @@
+//! `lymphosim run`, `lymphosim merge`, `lymphosim preset`: cohort studies from scenario files.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use lymphosim::cohort::report::{self, Summary};
+use lymphosim::cohort::{run_cohort, Shard};
+use lymphosim::output::write_atomic;
+use lymphosim::scenario::{self, Scenario, PRESETS};
+use sha2::{Digest, Sha256};
+
+use super::{MergeArgs, RunArgs};
+
+fn parse_shard(s: &str) -> anyhow::Result<Shard> {
+    let (i, n) = s
+        .split_once('/')
+        .with_context(|| format!("--shard: expected I/N (e.g. 0/4), got {s:?}"))?;
+    let (i, n): (u64, u64) = (
+        i.trim()
+            .parse()
+            .with_context(|| format!("--shard: I is not a number in {s:?}"))?,
+        n.trim()
+            .parse()
+            .with_context(|| format!("--shard: N is not a number in {s:?}"))?,
+    );
+    if n == 0 || i >= n {
+        bail!("--shard: need 0 <= I < N, got {i}/{n}");
+    }
+    Ok(Shard { index: i, count: n })
+}
+
+fn hash(text: &str, patients: u64, seed: u64) -> String {
+    let mut h = Sha256::new();
+    h.update(text.as_bytes());
+    h.update(format!("\npatients={patients}\nseed={seed}\n").as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn load(a: &RunArgs) -> anyhow::Result<(String, Scenario)> {
+    let (text, what) = match (&a.scenario, &a.preset) {
+        (Some(_), Some(_)) => bail!("give a scenario file or --preset, not both"),
+        (Some(path), None) => (
+            std::fs::read_to_string(path).with_context(|| format!("reading scenario {}", path.display()))?,
+            path.display().to_string(),
+        ),
+        (None, name) => {
+            let name = name.as_deref().unwrap_or("switch-interval");
+            let (_, _, text) = PRESETS.iter().find(|p| p.0 == name).with_context(|| {
+                format!(
+                    "unknown scenario preset {name:?}; known: {}",
+                    PRESETS.map(|p| p.0).join(", ")
+                )
+            })?;
+            (text.to_string(), format!("preset {name}"))
+        }
+    };
+    let mut s = scenario::parse(&text).with_context(|| format!("in {what}"))?;
+    if let Some(n) = a.patients {
+        if n == 0 {
+            bail!("--patients: must be at least 1, got 0");
+        }
+        s.spec.patients = n;
+    }
+    if let Some(seed) = a.seed {
+        s.spec.seed = seed;
+    }
+    Ok((text, s))
+}
+
+fn pct(p: f64) -> String {
+    format!("{:.1}%", 100.0 * p)
+}
+
+fn print_table(s: &Summary) {
+    println!(
+        "scenario {}: {} patients per arm, seed {}, outcomes counted from the {}",
+        s.scenario, s.patients, s.seed, s.reference
+    );
+    println!(
+        "{:<34} {:>8} {:>8} {:>24} {:>7} {:>10} {:>10}",
+        "arm", "patients", "delayed", "P(G>=3) [95% CI]", "P(G4)", "P(CD4<200)", "CD4 nadir"
+    );
+    for a in &s.arms {
+        println!(
+            "{:<34} {:>8} {:>8} {:>24} {:>7} {:>10} {:>10}",
+            a.name,
+            a.patients,
+            pct(a.p_delayed.value),
+            format!(
+                "{} [{}-{}]",
+                pct(a.p_grade_ge3.value),
+                pct(a.p_grade_ge3.ci95[0]),
+                pct(a.p_grade_ge3.ci95[1])
+            ),
+            pct(a.p_grade4.value),
+            pct(a.p_cd4_below_200.value),
+            a.nadir[1].1.p50.map(|v| format!("{v:.0}")).unwrap_or_default(),
+        );
+    }
+    let excluded = s.arms.iter().map(|a| a.excluded).max().unwrap_or(0);
+    let failed: u64 = s.arms.iter().map(|a| a.failed).sum();
+    if excluded + failed > 0 {
+        println!("(up to {excluded} patients per arm excluded by the regimen — cladribine is not given below 40 kg; {failed} patient-arms failed, see failures.csv)");
+    }
+    if let (Some((endpoint, max)), Some(param)) = (&s.bound, &s.sweep_parameter) {
+        for c in &s.sweep {
+            let show = |v: Option<f64>| v.map(|x| format!("{x}")).unwrap_or_else(|| "none on the grid".into());
+            println!(
+                "bound {endpoint} <= {}: shortest {param} meeting it: {} (point estimate), {} (upper 95% limit)",
+                pct(*max),
+                show(c.shortest_meeting_bound),
+                show(c.shortest_meeting_bound_upper_ci)
+            );
+        }
+    }
+}
+
+fn manifest(
+    dir: &Path,
+    name: &str,
+    hash: &str,
+    seed: u64,
+    patients: u64,
+    shard: Shard,
+    threads: usize,
+    elapsed: f64,
+) -> anyhow::Result<()> {
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let m = serde_json::json!({
+        "lymphosim_version": env!("CARGO_PKG_VERSION"),
+        "scenario": name,
+        "scenario_hash": hash,
+        "seed": seed,
+        "patients": patients,
+        "shard": [shard.index, shard.count],
+        "threads": threads,
+        "command_line": std::env::args().collect::<Vec<_>>(),
+        "elapsed_seconds": elapsed,
+        "finished_unix": started,
+        "host_cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+    });
+    write_atomic(
+        &dir.join("manifest.json"),
+        format!("{}\n", serde_json::to_string_pretty(&m)?).as_bytes(),
+    )?;
+    Ok(())
+}
+
+pub(super) fn run(a: &RunArgs) -> anyhow::Result<()> {
+    let (text, scenario) = load(a)?;
+    let shard = match &a.shard {
+        Some(s) => parse_shard(s)?,
+        None => Shard::ALL,
+    };
+    let threads = a
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    if threads == 0 {
+        bail!("--threads: must be at least 1, got 0");
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("starting worker threads")?;
+    let n_shard = shard.range(scenario.spec.patients).count() as u64;
+    let bar = if a.quiet || !std::io::stderr().is_terminal() {
+        ProgressBar::hidden()
+    } else {
+        let b = ProgressBar::with_draw_target(Some(n_shard), ProgressDrawTarget::stderr());
+        b.set_style(
+            ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} patients ({eta} left)")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        b
+    };
+    let done = AtomicU64::new(0);
+    let t0 = Instant::now();
+    let result = pool.install(|| {
+        run_cohort(&scenario.spec, shard, !a.no_patients, &|k| {
+            let d = done.fetch_add(k, Ordering::Relaxed) + k;
+            if t0.elapsed().as_secs_f64() > 2.0 {
+                bar.set_position(d);
+            }
+        })
+    });
+    bar.finish_and_clear();
+    let elapsed = t0.elapsed().as_secs_f64();
+
+    let dir = a.out.clone().unwrap_or_else(|| PathBuf::from("lymphosim-out"));
+    let h = hash(&text, scenario.spec.patients, scenario.spec.seed);
+    let summary = report::write_results(&dir, &scenario, &result.arms, Some(&result))?;
+    report::write_state(&dir, &report::state_of(&h, &text, &scenario, shard, &result))?;
+    manifest(
+        &dir,
+        &scenario.name,
+        &h,
+        scenario.spec.seed,
+        scenario.spec.patients,
+        shard,
+        threads,
+        elapsed,
+    )?;
+    if !a.quiet {
+        if shard.count > 1 {
+            println!(
+                "shard {}/{}: {} patients in {:.1} s; merge the shard directories with `lymphosim merge`",
+                shard.index, shard.count, n_shard, elapsed
+            );
+        } else {
+            print_table(&summary);
+            println!(
+                "{} patient-arms in {:.1} s on {threads} threads; wrote {}",
+                n_shard * scenario.spec.arms.len() as u64,
+                elapsed,
+                dir.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn merge(a: &MergeArgs) -> anyhow::Result<()> {
+    let states: Vec<_> = a.dirs.iter().map(|d| report::read_state(d)).collect::<Result<_, _>>()?;
+    let merged = report::merge_states(&states)?;
+    let mut scenario = scenario::parse(&merged.scenario_text).context("the scenario stored in state.json")?;
+    scenario.spec.patients = merged.patients;
+    scenario.spec.seed = merged.seed;
+    let summary = report::write_results(&a.out, &scenario, &merged.arms, None)?;
+    report::write_state(&a.out, &merged)?;
+    let failures: String = {
+        let mut s = String::from("id,arm,error\n");
+        for (arm, id, e) in &merged.failures {
+            s.push_str(&format!(
+                "{id},\"{}\",\"{}\"\n",
+                arm.replace('"', "\"\""),
+                e.replace('"', "\"\"")
+            ));
+        }
+        s
+    };
+    write_atomic(&a.out.join("failures.csv"), failures.as_bytes())?;
+    // Per-patient tables of contiguous shards concatenate in shard order.
+    let mut sorted: Vec<(u64, &PathBuf)> = states.iter().map(|s| s.shard.0).zip(&a.dirs).collect();
+    sorted.sort();
+    let mut table = String::new();
+    for (k, (_, d)) in sorted.iter().enumerate() {
+        if let Ok(t) = std::fs::read_to_string(d.join("patients.csv")) {
+            let skip = if k == 0 { 0 } else { 1 };
+            for line in t.lines().skip(skip) {
+                table.push_str(line);
+                table.push('\n');
+            }
+        }
+    }
+    if !table.is_empty() {
+        write_atomic(&a.out.join("patients.csv"), table.as_bytes())?;
+    }
+    manifest(
+        &a.out,
+        &scenario.name,
+        &merged.scenario_hash,
+        merged.seed,
+        merged.patients,
+        Shard::ALL,
+        0,
+        0.0,
+    )?;
+    print_table(&summary);
+    println!("merged {} shards into {}", states.len(), a.out.display());
+    Ok(())
+}
+
+pub(super) fn preset(name: Option<&str>) -> anyhow::Result<()> {
+    match name {
+        None => {
+            for (n, what, _) in PRESETS {
+                println!("{n:<18} {what}");
+            }
+        }
+        Some(n) => {
+            let (_, _, text) = PRESETS.iter().find(|p| p.0 == n).with_context(|| {
+                format!(
+                    "unknown scenario preset {n:?}; known: {}",
+                    PRESETS.map(|p| p.0).join(", ")
+                )
+            })?;
+            print!("{text}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! Scenario files: every malformed input gets an error naming its field; arbitrary TOML never panics.
+
+use lymphosim::scenario::{parse, PRESETS};
+use rand::{RngExt, SeedableRng};
+
+const BASE: &str = r#"
+name = "t"
+patients = 10
+[[arms]]
+name = "a"
+preset = "sequence"
+"#;
+
+fn with(extra_top: &str, arm_extra: &str) -> String {
+    format!("name = \"t\"\npatients = 10\n{extra_top}\n[[arms]]\nname = \"a\"\npreset = \"sequence\"\n{arm_extra}\n")
+}
+
+#[test]
+fn the_base_and_the_presets_are_valid() {
+    parse(BASE).unwrap();
+    for (name, _, text) in PRESETS {
+        parse(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
+
+#[test]
+fn malformed_scenarios_name_their_field() {
+    let cases: Vec<(String, &str)> = vec![
+        (with("colour = \"red\"", ""), "colour"),
+        (with("", "flavour = 1"), "arms[0]"),
+        (with("patients_x = 3", ""), "patients_x"),
+        (with("", "interval_months = -3"), "arms[0].interval_months"),
+        (with("", "interval_months = nan"), "arms[0].interval_months"),
+        (with("horizon_years = -1", ""), "horizon_years"),
+        (with("horizon_years = 5\nhorizon_days = 100", ""), "horizon_days"),
+        (with("band_step_days = 2.5", ""), "band_step_days"),
+        ("name = \"t\"\npatients = 0\n[[arms]]\nname = \"a\"\npreset = \"sequence\"\n".into(), "patients"),
+        ("name = \"t\"\narms = []\n".into(), "arms"),
+        ("name = \"t\"\n".into(), "arms"),
+        ("patients = 3\n[[arms]]\nname = \"a\"\npreset = \"sequence\"\n".into(), "name"),
+        (with("[method]\nname = \"euler\"", ""), "method.name"),
+        (with("[method]\nrtol = -1", ""), "method"),
+        (with("[method]\npk = \"fast\"", ""), "method.pk"),
+        (with("[outcomes]\nlln = 500", ""), "outcomes.lln"),
+        (with("[outcomes]\nreference = \"yesterday\"", ""), "outcomes.reference"),
+        (with("[outcomes]\nrecoveries = [\"ALC above 5\"]", ""), "outcomes.recoveries[0]"),
+        (with("[rules]\nnoise_cv = -0.1", ""), "rules.noise_cv"),
+        (with("[rules]\nyear2_max_delay_months = -6", ""), "rules.year2_max_delay_months"),
+        (with("[population.parameters]\nno_such = 1", ""), "population.parameters.no_such"),
+        (with("[population.parameters]\ndeath_nk = -1", ""), "death_nk"),
+        (with("[population.variability]\nbaseline_correlation = -0.9", ""), "population"),
+        (with("[population.covariates]\nshoe_size = 42", ""), "population.covariates.shoe_size"),
+        (with("[sweep]\nparameter = \"interval_months\"\nvalues = []", ""), "sweep.values"),
+        (with("[sweep]\nparameter = \"interval_months\"\nvalues = [6, -1]", ""), "sweep.values"),
+        (with("[bound]\nendpoint = \"p_happiness\"\nmax = 0.1", ""), "bound.endpoint"),
+        (with("[bound]\nendpoint = \"p_grade4\"\nmax = 1.5", ""), "bound.max"),
+        ("name = \"t\"\n[[arms]]\nname = \"a\"\npreset = \"no-such\"\n".into(), "arms[0].preset"),
+        ("name = \"t\"\n[[arms]]\nname = \"a\"\n".into(), "arms[0]"),
+        ("name = \"t\"\n[[arms]]\nname = \"a\"\n[[arms.courses]]\ndrug = \"aspirin\"\ndoses_mg = [10]\n".into(), "arms[0].courses[0].drug"),
+        ("name = \"t\"\n[[arms]]\nname = \"a\"\n[[arms.courses]]\ndrug = \"cladribine\"\ndoses_mg = [10, -20]\n".into(), "arms[0].courses[0].doses_mg[1]"),
+        ("name = \"t\"\n[[arms]]\nname = \"a\"\n[[arms.courses]]\ndrug = \"alemtuzumab\"\ndaily_mg = 12\ndays = 5\ninfusion_hours = 0\n".into(), "arms[0].courses[0].infusion_hours"),
+        ("name = \"t\"\n[[arms]]\nname = \"a\"\n[[arms.courses]]\ndrug = \"cladribine\"\ndoses_mg = [10]\ngate = { observable = \"ALC\", min = 800, max_delay_months = -1 }\n".into(), "arms[0].courses[0].gate.max_delay_months"),
+        ("name = \"t\"\n[[arms]]\nname = \"a\"\n[[arms.courses]]\ndrug = \"cladribine\"\ndoses_mg = [10]\ngate = { observable = \"IgG\", min = 8, max_delay_months = 1 }\n".into(), "arms[0].courses[0].gate.observable"),
+        ("name = \"t\"\n[[arms]]\nname = \"a\"\nweight = 70\n".into(), "arms[0]"),
+        ("name = 5\n".into(), "name"),
+        ("name = \"t\"\n[[arms]\n".into(), "<file>"),
+    ];
+    assert!(cases.len() >= 20);
+    for (text, field) in &cases {
+        let e = parse(text).expect_err(&format!("accepted:\n{text}"));
+        assert!(
+            e.path.contains(field) || e.to_string().contains(field),
+            "expected {field:?} in {e} for\n{text}"
+        );
+    }
+}
+
+/// Random mutations of valid scenarios (deleted, duplicated and garbled characters, random values) never make
+/// the loader panic: they parse or give an error.
+#[test]
+fn arbitrary_toml_never_panics_the_loader() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2026);
+    let seeds: Vec<&str> = PRESETS.iter().map(|p| p.2).chain([BASE]).collect();
+    let alphabet: Vec<char> = "abcdefgnrstuxyz_=[]{}\"'.,-+0123456789 \n#e".chars().collect();
+    for i in 0..3000 {
+        let mut t: Vec<char> = seeds[i % seeds.len()].chars().collect();
+        for _ in 0..rng.random_range(1..8) {
+            if t.is_empty() {
+                break;
+            }
+            let k = rng.random_range(0..t.len());
+            match rng.random_range(0..4) {
+                0 => {
+                    t.remove(k);
+                }
+                1 => t.insert(k, alphabet[rng.random_range(0..alphabet.len())]),
+                2 => t[k] = alphabet[rng.random_range(0..alphabet.len())],
+                _ => {
+                    let j = rng.random_range(0..t.len());
+                    let c = t[j];
+                    t.insert(k, c);
+                }
+            }
+        }
+        let text: String = t.into_iter().collect();
+        let _ = std::panic::catch_unwind(|| parse(&text)).unwrap_or_else(|_| panic!("the loader panicked on:\n{text}"));
+    }
+}
