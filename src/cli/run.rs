@@ -119,38 +119,42 @@ fn print_table(s: &Summary) {
     }
 }
 
-fn manifest(
-    dir: &Path,
-    name: &str,
-    hash: &str,
+/// What `manifest.json` records about a run: everything that may differ between equivalent runs.
+struct Manifest<'a> {
+    name: &'a str,
+    hash: &'a str,
     seed: u64,
     patients: u64,
     shard: Shard,
     threads: usize,
-    elapsed: f64,
-) -> anyhow::Result<()> {
-    let started = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let m = serde_json::json!({
-        "lymphosim_version": env!("CARGO_PKG_VERSION"),
-        "scenario": name,
-        "scenario_hash": hash,
-        "seed": seed,
-        "patients": patients,
-        "shard": [shard.index, shard.count],
-        "threads": threads,
-        "command_line": std::env::args().collect::<Vec<_>>(),
-        "elapsed_seconds": elapsed,
-        "finished_unix": started,
-        "host_cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-    });
-    write_atomic(
-        &dir.join("manifest.json"),
-        format!("{}\n", serde_json::to_string_pretty(&m)?).as_bytes(),
-    )?;
-    Ok(())
+    elapsed_seconds: f64,
+}
+
+impl Manifest<'_> {
+    fn write(&self, dir: &Path) -> anyhow::Result<()> {
+        let finished = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let m = serde_json::json!({
+            "lymphosim_version": env!("CARGO_PKG_VERSION"),
+            "scenario": self.name,
+            "scenario_hash": self.hash,
+            "seed": self.seed,
+            "patients": self.patients,
+            "shard": [self.shard.index, self.shard.count],
+            "threads": self.threads,
+            "command_line": std::env::args().collect::<Vec<_>>(),
+            "elapsed_seconds": self.elapsed_seconds,
+            "finished_unix": finished,
+            "host_cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        });
+        write_atomic(
+            &dir.join("manifest.json"),
+            format!("{}\n", serde_json::to_string_pretty(&m)?).as_bytes(),
+        )?;
+        Ok(())
+    }
 }
 
 pub(super) fn run(a: &RunArgs) -> anyhow::Result<()> {
