@@ -202,16 +202,16 @@ pub(super) fn run(a: &RunArgs) -> anyhow::Result<()> {
     let h = hash(&text, scenario.spec.patients, scenario.spec.seed);
     let summary = report::write_results(&dir, &scenario, &result.arms, Some(&result))?;
     report::write_state(&dir, &report::state_of(&h, &text, &scenario, shard, &result))?;
-    manifest(
-        &dir,
-        &scenario.name,
-        &h,
-        scenario.spec.seed,
-        scenario.spec.patients,
-        shard,
-        threads,
-        elapsed,
-    )?;
+    Manifest {
+        name: &scenario.name,
+        hash: &h,
+        seed: scenario.spec.seed,
+        patients: scenario.spec.patients,
+        shard: shard,
+        threads: threads,
+        elapsed_seconds: elapsed,
+    }
+    .write(&dir)?;
     if !a.quiet {
         if shard.count > 1 {
             println!(
@@ -267,16 +267,16 @@ pub(super) fn merge(a: &MergeArgs) -> anyhow::Result<()> {
     if !table.is_empty() {
         write_atomic(&a.out.join("patients.csv"), table.as_bytes())?;
     }
-    manifest(
-        &a.out,
-        &scenario.name,
-        &merged.scenario_hash,
-        merged.seed,
-        merged.patients,
-        Shard::ALL,
-        0,
-        0.0,
-    )?;
+    Manifest {
+        name: &scenario.name,
+        hash: &merged.scenario_hash,
+        seed: merged.seed,
+        patients: merged.patients,
+        shard: Shard::ALL,
+        threads: 0,
+        elapsed_seconds: 0.0,
+    }
+    .write(&a.out)?;
     print_table(&summary);
     println!("merged {} shards into {}", states.len(), a.out.display());
     Ok(())
