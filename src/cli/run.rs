@@ -207,8 +207,8 @@ pub(super) fn run(a: &RunArgs) -> anyhow::Result<()> {
         hash: &h,
         seed: scenario.spec.seed,
         patients: scenario.spec.patients,
-        shard: shard,
-        threads: threads,
+        shard,
+        threads,
         elapsed_seconds: elapsed,
     }
     .write(&dir)?;
