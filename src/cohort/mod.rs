@@ -3,7 +3,7 @@
 //! [`run_cohort`] draws patient `i` from its own random stream ([`crate::population::rng`]), runs it on every
 //! arm (the same virtual patient in each arm: common random numbers, so arms differ by their regimen, not by
 //! sampling noise), tracks its outcomes while it is simulated, and adds them to per-arm accumulators of
-//! integer counts ([`summary::ArmAccumulator`]). Patients are processed in parallel (rayon) in fixed blocks;
+//! integer counts ([`summary::ArmAccumulator`]). Patients are processed in parallel (rayon) in blocks;
 //! because the accumulators only add integers, the result is identical for any thread count and for any split
 //! into shards merged afterwards.
 //!
@@ -49,6 +49,10 @@ pub struct Arm {
     pub regimen: ArmRegimen,
     /// The cladribine label's lymphocyte rules, if applied.
     pub label_rules: Option<LabelRules>,
+    /// Model parameters scaled in this arm: (name, factor). A sweep over a parameter sets its typical value
+    /// to `factor ×` the population's; each patient's value is scaled by the same factor, so the patient keeps
+    /// its own random effect.
+    pub param_factors: Vec<(String, f64)>,
 }
 
 impl Arm {
@@ -196,19 +200,24 @@ pub fn run_cohort(spec: &CohortSpec, shard: Shard, per_patient: bool, progress: 
     let ids = shard.range(spec.patients);
     let obs: Vec<f64> = (0..=spec.horizon_days.floor() as usize).map(|d| d as f64).collect();
     let blocks = (ids.end - ids.start).div_ceil(BLOCK);
+    // One accumulator per rayon split (not per block): memory stays a few accumulators per thread, whatever
+    // the number of patients.
     let mut result = (0..blocks)
         .into_par_iter()
-        .map(|b| {
-            let lo = ids.start + b * BLOCK;
-            let hi = (lo + BLOCK).min(ids.end);
-            let mut acc = CohortResult::empty(spec);
-            for id in lo..hi {
-                run_patient(spec, id, &obs, per_patient, &mut acc);
-            }
-            progress(hi - lo);
-            acc
-        })
-        .reduce(|| CohortResult::empty(spec), CohortResult::merge);
+        .fold(
+            || CohortResult::empty(spec),
+            |mut acc, b| {
+                let lo = ids.start + b * BLOCK;
+                let hi = (lo + BLOCK).min(ids.end);
+                for id in lo..hi {
+                    run_patient(spec, id, &obs, per_patient, &mut acc);
+                }
+                progress(hi - lo);
+                acc
+            },
+        )
+        .reduce_with(CohortResult::merge)
+        .unwrap_or_else(|| CohortResult::empty(spec));
     result.rows.sort_by_key(|r| (r.patient.id, r.arm));
     result.failures.sort_by(|a, b| (a.id, &a.arm).cmp(&(b.id, &b.arm)));
     result
@@ -234,8 +243,35 @@ fn run_patient(spec: &CohortSpec, id: u64, obs: &[f64], per_patient: bool, acc: 
             None
         }
     };
-    let Some(model) = model else { return };
+    let Some(base_model) = model else { return };
     for (ai, arm) in spec.arms.iter().enumerate() {
+        let scaled;
+        let model = if arm.param_factors.is_empty() {
+            &base_model
+        } else {
+            let mut p = patient.params.clone();
+            for (name, f) in &arm.param_factors {
+                if let Ok(v) = p.get(name) {
+                    let _ = p.set(name, v * f);
+                }
+            }
+            match Model::new(p) {
+                Ok(m) => {
+                    scaled = m;
+                    &scaled
+                }
+                Err(e) => {
+                    acc.arms[ai].failed += 1;
+                    acc.failures.push(Failure {
+                        arm: arm.name.clone(),
+                        id,
+                        error: e.to_string(),
+                        params: patient.params.clone(),
+                    });
+                    continue;
+                }
+            }
+        };
         let fail = |acc: &mut CohortResult, e: String| {
             acc.arms[ai].failed += 1;
             acc.failures.push(Failure {
@@ -264,7 +300,7 @@ fn run_patient(spec: &CohortSpec, id: u64, obs: &[f64], per_patient: bool, acc: 
             }
         };
         let mut arm_rng = rng.clone();
-        let mut tracker = OutcomeTracker::new(&model, &spec.outcomes, switch_course(&regimen), spec.band_step_days);
+        let mut tracker = OutcomeTracker::new(model, &spec.outcomes, switch_course(&regimen), spec.band_step_days);
         match run_plan(
             &model,
             &regimen,

@@ -636,6 +636,7 @@ fn validate(raw: RawScenario) -> Result<Scenario, ScenarioError> {
             name: a.name.clone(),
             regimen,
             label_rules: label.then_some(rules),
+            param_factors: Vec::new(),
         });
     }
     let base_arms = arms.len();
@@ -667,10 +668,26 @@ fn validate(raw: RawScenario) -> Result<Scenario, ScenarioError> {
                             }
                         }
                     } else {
-                        return Err(err(
-                            "sweep.parameter",
-                            format!("only \"interval_months\" can be swept so far, got {:?}", s.parameter),
-                        ));
+                        let typical = population.typical();
+                        let old = typical.get(&s.parameter).map_err(|_| {
+                            err(
+                                "sweep.parameter",
+                                format!(
+                                    "must be \"interval_months\" or a model parameter name (see `lymphosim params`), got {:?}",
+                                    s.parameter
+                                ),
+                            )
+                        })?;
+                        let mut p = typical.clone();
+                        p.set(&s.parameter, v).expect("name checked above");
+                        p.validate().map_err(|e| err("sweep.values", e.to_string()))?;
+                        if old == 0.0 {
+                            return Err(err(
+                                "sweep.parameter",
+                                format!("{} is 0 in the population, so it cannot be scaled", s.parameter),
+                            ));
+                        }
+                        a.param_factors.push((s.parameter.clone(), v / old));
                     }
                     expanded.push(a);
                 }

@@ -16,6 +16,40 @@ fn with(extra_top: &str, arm_extra: &str) -> String {
 }
 
 #[test]
+fn a_model_parameter_can_be_swept() {
+    // After alemtuzumab the naive CD4 pool is nearly empty, so the memory CD4 kill is what moves the CD4 nadir
+    // after the switch.
+    let s = parse(&with(
+        "[sweep]\nparameter = \"clad_kill_m4\"\nvalues = [0.06, 0.24]",
+        "",
+    ))
+    .unwrap();
+    assert_eq!(s.spec.arms.len(), 2);
+    assert_eq!(s.spec.arms[1].param_factors, vec![("clad_kill_m4".to_string(), 4.0)]);
+    assert!(s.spec.arms[1].name.contains("clad_kill_m4=0.24"));
+    let e = parse(&with("[sweep]\nparameter = \"no_such\"\nvalues = [1]", "")).unwrap_err();
+    assert_eq!(e.path, "sweep.parameter");
+    // More memory CD4 kill gives a lower CD4 nadir: the sweep reaches the patients.
+    let mut s = s;
+    s.spec.patients = 30;
+    s.spec.horizon_days = 1500.0;
+    let r = lymphosim::cohort::run_cohort(&s.spec, lymphosim::cohort::Shard::ALL, false, &|_| {});
+    let names: Vec<String> = s.spec.outcomes.recoveries.iter().map(|r| r.label()).collect();
+    let med = |k: usize| {
+        lymphosim::cohort::summary::ArmSummary::from_accumulator(&r.arms[k], &names).nadir[1]
+            .1
+            .p50
+            .unwrap()
+    };
+    assert!(
+        med(1) < med(0),
+        "CD4 nadir {} with 4x memory kill vs {}",
+        med(1),
+        med(0)
+    );
+}
+
+#[test]
 fn the_base_and_the_presets_are_valid() {
     parse(BASE).unwrap();
     for (name, _, text) in PRESETS {
@@ -52,6 +86,7 @@ fn malformed_scenarios_name_their_field() {
         (with("[population.covariates]\nshoe_size = 42", ""), "population.covariates.shoe_size"),
         (with("[sweep]\nparameter = \"interval_months\"\nvalues = []", ""), "sweep.values"),
         (with("[sweep]\nparameter = \"interval_months\"\nvalues = [6, -1]", ""), "sweep.values"),
+        (with("[sweep]\nparameter = \"death_nk\"\nvalues = [-0.1]", ""), "sweep.values"),
         (with("[bound]\nendpoint = \"p_happiness\"\nmax = 0.1", ""), "bound.endpoint"),
         (with("[bound]\nendpoint = \"p_grade4\"\nmax = 1.5", ""), "bound.max"),
         ("name = \"t\"\n[[arms]]\nname = \"a\"\npreset = \"no-such\"\n".into(), "arms[0].preset"),
