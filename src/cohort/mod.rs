@@ -302,7 +302,7 @@ fn run_patient(spec: &CohortSpec, id: u64, obs: &[f64], per_patient: bool, acc: 
         let mut arm_rng = rng.clone();
         let mut tracker = OutcomeTracker::new(model, &spec.outcomes, switch_course(&regimen), spec.band_step_days);
         match run_plan(
-            &model,
+            model,
             &regimen,
             spec.horizon_days,
             obs,
