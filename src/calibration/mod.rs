@@ -5,6 +5,7 @@
 //! single typical patient can speak to and says whether the model is within tolerance. Cohort statistics
 //! (fractions of patients, grade distributions) need a simulated cohort and are reported as such.
 
+pub mod cohort;
 pub mod targets;
 pub mod typical;
 

@@ -178,6 +178,15 @@ struct TargetsArgs {
     /// Targets table (default: the embedded copy of the shared calibration-targets.csv).
     #[arg(long, value_name = "FILE.csv")]
     file: Option<PathBuf>,
+    /// Also evaluate the cohort statistics (fractions of patients, grade distributions) with a cohort run.
+    #[arg(long)]
+    cohort: bool,
+    /// Patients per cohort for --cohort.
+    #[arg(long, default_value_t = 2000)]
+    patients: u64,
+    /// Seed for --cohort.
+    #[arg(long, default_value_t = 20261124)]
+    seed: u64,
     #[command(flatten)]
     solver: SolverArgs,
 }

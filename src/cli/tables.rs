@@ -76,7 +76,16 @@ pub(super) fn targets(a: &TargetsArgs) -> anyhow::Result<()> {
     };
     let ts = targets::parse(&text)?;
     let opts = a.solver.options()?;
-    let rows = typical::compare(&ts, &ModelParams::reference_v1(), &opts)?;
+    let mut rows = typical::compare(&ts, &ModelParams::reference_v1(), &opts)?;
+    if a.cohort {
+        let pop = lymphosim::population::PopulationModel::reference_v1();
+        let cohort_rows = lymphosim::calibration::cohort::compare(&ts, &pop, a.patients, a.seed)?;
+        for c in cohort_rows {
+            if let Some(r) = rows.iter_mut().find(|r| r.target.id == c.target.id) {
+                *r = c;
+            }
+        }
+    }
     println!(
         "{:<4} {:<11} {:<48} {:>9} {:>12} {:>14} {:<6}",
         "id", "subset", "statistic", "model", "target", "tolerance", "within"
@@ -105,9 +114,26 @@ pub(super) fn targets(a: &TargetsArgs) -> anyhow::Result<()> {
             r.target.value.to_string(),
             r.target.tolerance.to_string(),
             within,
-            if r.model.is_none() { r.note.as_str() } else { "" }
+            if r.model.is_none() || r.note.starts_with("model ") {
+                r.note.as_str()
+            } else {
+                ""
+            }
         );
     }
-    println!("typical patient within tolerance: {met} of {evaluated} evaluated targets ({} need a cohort or are not evaluated)", rows.len() - evaluated);
+    let who = if a.cohort {
+        format!("typical patient and {}-patient cohorts", a.patients)
+    } else {
+        "typical patient".into()
+    };
+    let rest = if a.cohort {
+        "not evaluated"
+    } else {
+        "need a cohort (--cohort) or are not evaluated"
+    };
+    println!(
+        "{who} within tolerance: {met} of {evaluated} evaluated targets ({} {rest})",
+        rows.len() - evaluated
+    );
     Ok(())
 }

@@ -15,6 +15,8 @@ pub mod outcome;
 pub mod report;
 pub mod summary;
 
+use std::sync::Mutex;
+
 use rayon::prelude::*;
 
 use crate::model::{Model, ModelParams};
@@ -200,23 +202,31 @@ pub fn run_cohort(spec: &CohortSpec, shard: Shard, per_patient: bool, progress: 
     let ids = shard.range(spec.patients);
     let obs: Vec<f64> = (0..=spec.horizon_days.floor() as usize).map(|d| d as f64).collect();
     let blocks = (ids.end - ids.start).div_ceil(BLOCK);
-    // One accumulator per rayon split (not per block): memory stays a few accumulators per thread, whatever
-    // the number of patients.
-    let mut result = (0..blocks)
-        .into_par_iter()
-        .fold(
-            || CohortResult::empty(spec),
-            |mut acc, b| {
-                let lo = ids.start + b * BLOCK;
-                let hi = (lo + BLOCK).min(ids.end);
-                for id in lo..hi {
-                    run_patient(spec, id, &obs, per_patient, &mut acc);
-                }
-                progress(hi - lo);
-                acc
-            },
-        )
-        .reduce_with(CohortResult::merge)
+    // Accumulators are reused from a free list: at most one per concurrently running worker exists, whatever
+    // the number of patients, and they are merged at the end. Merging adds integer counts, so the order in
+    // which workers took blocks does not change the result.
+    let free: Mutex<Vec<CohortResult>> = Mutex::new(Vec::new());
+    let take = || {
+        free.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+            .unwrap_or_else(|| CohortResult::empty(spec))
+    };
+    (0..blocks).into_par_iter().for_each(|b| {
+        let mut acc = take();
+        let lo = ids.start + b * BLOCK;
+        let hi = (lo + BLOCK).min(ids.end);
+        for id in lo..hi {
+            run_patient(spec, id, &obs, per_patient, &mut acc);
+        }
+        free.lock().unwrap_or_else(|e| e.into_inner()).push(acc);
+        progress(hi - lo);
+    });
+    let mut result = free
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .reduce(CohortResult::merge)
         .unwrap_or_else(|| CohortResult::empty(spec));
     result.rows.sort_by_key(|r| (r.patient.id, r.arm));
     result.failures.sort_by(|a, b| (a.id, &a.arm).cmp(&(b.id, &b.arm)));

@@ -132,3 +132,17 @@ fn listing_commands_name_every_preset_and_method() {
         assert!(out.contains(m.name()));
     }
 }
+
+#[test]
+fn targets_can_evaluate_cohort_statistics() {
+    let (ok, out, e) = lymphosim(&["targets", "--cohort", "--patients", "80"]);
+    assert!(ok, "{e}");
+    for id in ["A15", "A16", "C18", "C19", "C20"] {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("{id} ")))
+            .unwrap_or_else(|| panic!("{id} missing:\n{out}"));
+        assert!(!line.contains("needs a simulated cohort"), "{line}");
+    }
+    assert!(out.contains("80-patient cohorts"), "{out}");
+}
