@@ -73,6 +73,9 @@ struct RunArgs {
     /// Do not keep the per-patient table (memory then stays flat in the number of patients).
     #[arg(long)]
     no_patients: bool,
+    /// Do not draw the figures (fan chart per arm, risk curves over a sweep).
+    #[arg(long)]
+    no_plots: bool,
 }
 
 #[derive(Debug, Args)]
@@ -83,6 +86,9 @@ struct MergeArgs {
     /// Output directory.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    /// Do not draw the figures.
+    #[arg(long)]
+    no_plots: bool,
 }
 
 /// Regimen choice shared by commands.

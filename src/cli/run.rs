@@ -212,6 +212,9 @@ pub(super) fn run(a: &RunArgs) -> anyhow::Result<()> {
         elapsed_seconds: elapsed,
     }
     .write(&dir)?;
+    if !a.no_plots && shard.count == 1 {
+        draw_figures(&dir, &summary, &result.arms, scenario.spec.outcomes.scale.lln())?;
+    }
     if !a.quiet {
         if shard.count > 1 {
             println!(
@@ -231,6 +234,19 @@ pub(super) fn run(a: &RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn draw_figures(
+    dir: &Path,
+    summary: &Summary,
+    arms: &[lymphosim::cohort::summary::ArmAccumulator],
+    lln: f64,
+) -> anyhow::Result<()> {
+    for arm in arms {
+        lymphosim::plot::fan_chart(dir, arm, lln)?;
+    }
+    lymphosim::plot::risk_curves(dir, summary)?;
+    Ok(())
+}
+
 pub(super) fn merge(a: &MergeArgs) -> anyhow::Result<()> {
     let states: Vec<_> = a.dirs.iter().map(|d| report::read_state(d)).collect::<Result<_, _>>()?;
     let merged = report::merge_states(&states)?;
@@ -239,6 +255,9 @@ pub(super) fn merge(a: &MergeArgs) -> anyhow::Result<()> {
     scenario.spec.seed = merged.seed;
     let summary = report::write_results(&a.out, &scenario, &merged.arms, None)?;
     report::write_state(&a.out, &merged)?;
+    if !a.no_plots {
+        draw_figures(&a.out, &summary, &merged.arms, scenario.spec.outcomes.scale.lln())?;
+    }
     let failures: String = {
         let mut s = String::from("id,arm,error\n");
         for (arm, id, e) in &merged.failures {

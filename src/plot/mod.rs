@@ -4,8 +4,10 @@
 //! Vera licence, `assets/fonts/`), so figures render on a machine without fontconfig or FreeType. Every figure
 //! is written as PNG and SVG, atomically (temporary file, then rename).
 
+mod cohort;
 mod patient;
 
+pub use cohort::{fan_chart, risk_curves, slug};
 pub use patient::patient_figure;
 
 use std::path::{Path, PathBuf};

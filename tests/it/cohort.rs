@@ -84,6 +84,37 @@ fn results_are_byte_identical_for_any_thread_count_and_sharding() {
 }
 
 #[test]
+fn run_draws_fan_charts_and_risk_curves() {
+    let d = dir("figs");
+    let (ok, _, e) = lymphosim(&["run", "--patients", "30", "--quiet", "--out", d.to_str().unwrap()]);
+    assert!(ok, "{e}");
+    for f in [
+        "risk.png",
+        "risk.svg",
+        "fan-switch-interval-months-6.png",
+        "fan-switch-interval-months-36.svg",
+    ] {
+        assert!(d.join(f).exists(), "{f} missing");
+    }
+    let svg = String::from_utf8(read(&d, "risk.svg")).unwrap();
+    assert!(svg.contains("months from the last alemtuzumab infusion to cladribine") && svg.contains("patients (%)"));
+    let d2 = dir("noplots");
+    let (ok, _, e) = lymphosim(&[
+        "run",
+        "--preset",
+        "clarity",
+        "--patients",
+        "10",
+        "--quiet",
+        "--no-plots",
+        "--out",
+        d2.to_str().unwrap(),
+    ]);
+    assert!(ok, "{e}");
+    assert!(!d2.join("fan-clarity-3.5.png").exists());
+}
+
+#[test]
 fn merge_refuses_incomplete_or_mixed_shards() {
     let (a, b) = (dir("m0"), dir("m1"));
     let base = ["run", "--preset", "clarity", "--patients", "20", "--quiet"];

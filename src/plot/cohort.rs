@@ -1,0 +1,259 @@
+//! Cohort figures: fan charts of each subset over time, and risk curves over a sweep.
+
+use std::path::{Path, PathBuf};
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{ensure_font, plot_error, png_atomic, svg_atomic, FONT_FAMILY};
+use crate::cohort::report::Summary;
+use crate::cohort::summary::{ArmAccumulator, BAND_SUBSETS};
+use crate::error::Result;
+use crate::units::DAYS_PER_MONTH;
+
+const BLUE: RGBColor = RGBColor(31, 119, 180);
+const GRADE: [RGBColor; 4] = [
+    RGBColor(255, 247, 214),
+    RGBColor(255, 230, 191),
+    RGBColor(252, 205, 190),
+    RGBColor(240, 180, 190),
+];
+
+/// A file-name-safe version of an arm name.
+pub fn slug(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+fn e<E: std::fmt::Display>(x: E) -> String {
+    x.to_string()
+}
+
+fn fan_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    a: &ArmAccumulator,
+    subset: usize,
+    lln: f64,
+) -> std::result::Result<(), String> {
+    let months: Vec<f64> = a.band_days.iter().map(|d| d / DAYS_PER_MONTH).collect();
+    let q = |p: f64| -> Vec<f64> { a.bands.iter().map(|hs| hs[subset].quantile(p).unwrap_or(0.0)).collect() };
+    let (p5, p25, p50, p75, p95) = (q(0.05), q(0.25), q(0.5), q(0.75), q(0.95));
+    let t_end = months.last().copied().unwrap_or(1.0).max(1e-9);
+    let y_max = p95.iter().copied().fold(if subset == 0 { lln } else { 1.0 }, f64::max) * 1.1;
+    let name = BAND_SUBSETS[subset];
+    let mut chart = ChartBuilder::on(area)
+        .caption(format!("{name}: median, 50 % and 90 % of patients"), (FONT_FAMILY, 17))
+        .margin(8)
+        .x_label_area_size(36)
+        .y_label_area_size(58)
+        .build_cartesian_2d(0f64..t_end, 0f64..y_max)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .x_desc("months since first dose")
+        .y_desc(format!("{name} (cells/µL)"))
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .label_style((FONT_FAMILY, 13))
+        .axis_desc_style((FONT_FAMILY, 14))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(e)?;
+    if subset == 0 {
+        let edges = [lln, 800.0, 500.0, 200.0, 0.0];
+        for g in 0..4 {
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(0.0, edges[g + 1]), (t_end, edges[g])],
+                    GRADE[g].filled(),
+                )))
+                .map_err(e)?
+                .label(format!("grade {}", g + 1))
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], GRADE[g].filled()));
+        }
+    }
+    let band = |lo: &[f64], hi: &[f64]| -> Vec<(f64, f64)> {
+        months
+            .iter()
+            .zip(hi)
+            .map(|(m, v)| (*m, *v))
+            .chain(months.iter().zip(lo).rev().map(|(m, v)| (*m, *v)))
+            .collect()
+    };
+    chart
+        .draw_series(std::iter::once(Polygon::new(band(&p5, &p95), BLUE.mix(0.18))))
+        .map_err(e)?
+        .label("5-95 %")
+        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], BLUE.mix(0.18).filled()));
+    chart
+        .draw_series(std::iter::once(Polygon::new(band(&p25, &p75), BLUE.mix(0.35))))
+        .map_err(e)?
+        .label("25-75 %")
+        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], BLUE.mix(0.35).filled()));
+    chart
+        .draw_series(LineSeries::new(
+            months.iter().zip(&p50).map(|(m, v)| (*m, *v)),
+            BLUE.stroke_width(2),
+        ))
+        .map_err(e)?
+        .label("median")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], BLUE.stroke_width(2)));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.4))
+        .label_font((FONT_FAMILY, 12))
+        .draw()
+        .map_err(e)?;
+    Ok(())
+}
+
+fn fan<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    a: &ArmAccumulator,
+    lln: f64,
+    title: &str,
+) -> std::result::Result<(), String> {
+    root.fill(&WHITE).map_err(e)?;
+    let root = root.titled(title, (FONT_FAMILY, 22)).map_err(e)?;
+    let panels = root.split_evenly((2, 2));
+    for (i, p) in panels.iter().enumerate() {
+        fan_panel(p, a, i, lln)?;
+    }
+    root.present().map_err(e)
+}
+
+/// Fan charts of ALC, CD4, CD8 and CD19 for one arm, as `<dir>/fan-<arm>.png` and `.svg`.
+pub fn fan_chart(dir: &Path, a: &ArmAccumulator, lln: f64) -> Result<[PathBuf; 2]> {
+    ensure_font()?;
+    let stem = dir.join(format!("fan-{}", slug(&a.name)));
+    let (png, svg) = (stem.with_extension("png"), stem.with_extension("svg"));
+    let title = format!("{} ({} patients)", a.name, a.patients);
+    let size = (1400, 1000);
+    png_atomic(&png, |tmp| {
+        fan(&BitMapBackend::new(tmp, size).into_drawing_area(), a, lln, &title).map_err(|m| plot_error(&png, m))
+    })?;
+    let mut s = String::new();
+    fan(
+        &SVGBackend::with_string(&mut s, size).into_drawing_area(),
+        a,
+        lln,
+        &title,
+    )
+    .map_err(|m| plot_error(&svg, m))?;
+    svg_atomic(&svg, &s)?;
+    Ok([png, svg])
+}
+
+fn risk<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Summary) -> std::result::Result<(), String> {
+    root.fill(&WHITE).map_err(e)?;
+    let param = s.sweep_parameter.clone().unwrap_or_default();
+    let Some(c) = s.sweep.first() else { return Ok(()) };
+    let x_max = c.values.iter().copied().fold(0.0, f64::max) * 1.05;
+    let x_min = c.values.iter().copied().fold(f64::INFINITY, f64::min).min(0.0);
+    let x_label = if param == "interval_months" {
+        "months from the last alemtuzumab infusion to cladribine".to_string()
+    } else {
+        param.clone()
+    };
+    let mut chart = ChartBuilder::on(root)
+        .caption(
+            format!(
+                "{}: risk after the switch ({} patients per point)",
+                s.scenario, s.patients
+            ),
+            (FONT_FAMILY, 22),
+        )
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x_min..x_max, 0f64..100f64)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc("patients (%)")
+        .label_style((FONT_FAMILY, 15))
+        .axis_desc_style((FONT_FAMILY, 16))
+        .draw()
+        .map_err(e)?;
+    let curves: [(&str, RGBColor, Vec<crate::cohort::summary::Proportion>); 3] = [
+        ("P(worst grade >= 3)", RGBColor(214, 39, 40), c.p_grade_ge3.clone()),
+        ("P(CD4 < 200 on any day)", BLUE, c.p_cd4_below_200.clone()),
+        (
+            "P(cladribine delayed by the rules)",
+            RGBColor(120, 120, 120),
+            c.p_delayed.clone(),
+        ),
+    ];
+    for (name, col, ps) in curves {
+        let band: Vec<(f64, f64)> = c
+            .values
+            .iter()
+            .zip(&ps)
+            .map(|(v, p)| (*v, 100.0 * p.ci95[1]))
+            .chain(c.values.iter().zip(&ps).rev().map(|(v, p)| (*v, 100.0 * p.ci95[0])))
+            .collect();
+        chart
+            .draw_series(std::iter::once(Polygon::new(band, col.mix(0.2))))
+            .map_err(e)?;
+        chart
+            .draw_series(
+                LineSeries::new(
+                    c.values.iter().zip(&ps).map(|(v, p)| (*v, 100.0 * p.value)),
+                    col.stroke_width(2),
+                )
+                .point_size(4),
+            )
+            .map_err(e)?
+            .label(format!("{name} (95 % CI shaded)"))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2)));
+    }
+    if let Some((endpoint, max)) = &s.bound {
+        let col = BLACK.mix(0.7);
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(x_min, 100.0 * max), (x_max, 100.0 * max)],
+                8,
+                6,
+                col.stroke_width(2),
+            ))
+            .map_err(e)?
+            .label(format!("bound: {endpoint} <= {:.0} %", 100.0 * max))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.4))
+        .label_font((FONT_FAMILY, 14))
+        .draw()
+        .map_err(e)?;
+    root.present().map_err(e)
+}
+
+/// Risk curves over the sweep (first base arm) as `<dir>/risk.png` and `.svg`; `None` without a sweep.
+pub fn risk_curves(dir: &Path, s: &Summary) -> Result<Option<[PathBuf; 2]>> {
+    if s.sweep.is_empty() {
+        return Ok(None);
+    }
+    ensure_font()?;
+    let (png, svg) = (dir.join("risk.png"), dir.join("risk.svg"));
+    let size = (1200, 750);
+    png_atomic(&png, |tmp| {
+        risk(&BitMapBackend::new(tmp, size).into_drawing_area(), s).map_err(|m| plot_error(&png, m))
+    })?;
+    let mut text = String::new();
+    risk(&SVGBackend::with_string(&mut text, size).into_drawing_area(), s).map_err(|m| plot_error(&svg, m))?;
+    svg_atomic(&svg, &text)?;
+    Ok(Some([png, svg]))
+}
