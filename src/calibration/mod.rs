@@ -6,6 +6,8 @@
 //! (fractions of patients, grade distributions) need a simulated cohort and are reported as such.
 
 pub mod cohort;
+pub mod fit;
+pub mod paramset;
 pub mod targets;
 pub mod typical;
 

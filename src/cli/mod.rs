@@ -43,6 +43,41 @@ enum Command {
     Events(EventsArgs),
     /// Compare the typical patient with published targets (calibration-targets.csv).
     Targets(TargetsArgs),
+    /// Every target with model value, target, tolerance and whether it is met (--json for machines).
+    CalibrationReport(TargetsArgs),
+    /// Fit named parameters to a targets table (Nelder-Mead, common random numbers) and write a parameter set.
+    Calibrate(CalibrateArgs),
+}
+
+#[derive(Debug, Args)]
+struct CalibrateArgs {
+    /// Targets table (default: the embedded copy of the shared calibration-targets.csv).
+    targets: Option<PathBuf>,
+    /// Names to fit, comma-separated: model parameters (lymphosim params) or variability.NAME.
+    #[arg(long, value_delimiter = ',', required = true)]
+    params: Vec<String>,
+    /// Starting parameter set (default: reference v1's first guesses).
+    #[arg(long, value_name = "FILE.toml")]
+    start: Option<PathBuf>,
+    /// Patients per cohort for cohort targets (0: typical-patient targets only).
+    #[arg(long, default_value_t = 500)]
+    patients: u64,
+    /// Seed of the cohorts (common random numbers: the loss is deterministic).
+    #[arg(long, default_value_t = 20261124)]
+    seed: u64,
+    /// Nelder-Mead iterations at most (per run).
+    #[arg(long, default_value_t = 400)]
+    max_iters: u64,
+    /// Restarts from the best point with a fresh simplex, while they improve.
+    #[arg(long, default_value_t = 3)]
+    restarts: u32,
+    /// Output parameter set.
+    #[arg(
+        long,
+        value_name = "FILE.toml",
+        default_value = "lymphosim-out/params-calibrated.toml"
+    )]
+    out: PathBuf,
 }
 
 #[derive(Debug, Args, Default)]
@@ -76,6 +111,10 @@ struct RunArgs {
     /// Do not draw the figures (fan chart per arm, risk curves over a sweep).
     #[arg(long)]
     no_plots: bool,
+    /// Parameter set replacing the population's typical values and variability
+    /// (default: the shipped calibrated set; `reference` for v1's first guesses).
+    #[arg(long, value_name = "FILE.toml")]
+    params: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -103,6 +142,20 @@ struct RegimenArgs {
     /// For `sequence`: months from the last alemtuzumab infusion to the first cladribine dose.
     #[arg(long = "interval-months", default_value_t = 12.0)]
     interval_months: f64,
+}
+
+/// Loads a parameter set: a file, `reference` (v1 first guesses), or the shipped calibrated set.
+fn load_params(spec: Option<&str>) -> anyhow::Result<lymphosim::calibration::paramset::ParamSet> {
+    use anyhow::Context;
+    use lymphosim::calibration::paramset::ParamSet;
+    match spec {
+        None => Ok(ParamSet::shipped()),
+        Some("reference") => Ok(ParamSet::default()),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading parameter set {path}"))?;
+            Ok(ParamSet::from_toml(&text).with_context(|| format!("in {path}"))?)
+        }
+    }
 }
 
 impl RegimenArgs {
@@ -165,6 +218,9 @@ struct PatientArgs {
     /// Do not draw the figure (PNG and SVG beside the CSV).
     #[arg(long)]
     no_plots: bool,
+    /// Parameter set for the typical patient (default: the shipped calibrated set; `reference` for v1's first guesses).
+    #[arg(long, value_name = "FILE.toml")]
+    params: Option<String>,
     #[command(flatten)]
     solver: SolverArgs,
 }
@@ -184,6 +240,12 @@ struct TargetsArgs {
     /// Targets table (default: the embedded copy of the shared calibration-targets.csv).
     #[arg(long, value_name = "FILE.csv")]
     file: Option<PathBuf>,
+    /// Parameter set to evaluate (default: the shipped calibrated set; `reference` for v1's first guesses).
+    #[arg(long, value_name = "FILE.toml")]
+    params: Option<String>,
+    /// Print a JSON array of objects with id, model, target, tolerance, within, note.
+    #[arg(long)]
+    json: bool,
     /// Also evaluate the cohort statistics (fractions of patients, grade distributions) with a cohort run.
     #[arg(long)]
     cohort: bool,
@@ -222,6 +284,7 @@ pub fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Events(a)) => tables::events(&a),
-        Some(Command::Targets(a)) => tables::targets(&a),
+        Some(Command::Targets(a)) | Some(Command::CalibrationReport(a)) => tables::targets(&a),
+        Some(Command::Calibrate(a)) => tables::calibrate(&a),
     }
 }

@@ -38,7 +38,7 @@ pub(super) fn run(a: &PatientArgs) -> anyhow::Result<()> {
     let opts = a.solver.options()?;
     let scale = GradeScale::with_lln(a.lln)?;
     let (regimen, label) = regimen(a)?;
-    let model = Model::reference_v1();
+    let model = Model::new(super::load_params(a.params.as_deref())?.typical)?;
     let problem = Problem::new(model, &regimen, a.days)?;
     let traj = simulate(&problem, &opts)?;
     let s = PatientSummary::from_trajectory(problem.model(), &traj, &scale);

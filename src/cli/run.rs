@@ -68,6 +68,12 @@ fn load(a: &RunArgs) -> anyhow::Result<(String, Scenario)> {
     if let Some(seed) = a.seed {
         s.spec.seed = seed;
     }
+    if let Some(p) = &a.params {
+        let set = super::load_params(Some(p))?;
+        let pop = &s.spec.population;
+        s.spec.population =
+            lymphosim::population::PopulationModel::new(set.typical, pop.covariates().clone(), set.variability)?;
+    }
     Ok((text, s))
 }
 

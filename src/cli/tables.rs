@@ -7,7 +7,7 @@ use lymphosim::output::{write_atomic, Written};
 use lymphosim::regimen::{event_table, presets};
 use lymphosim::solver::Method;
 
-use super::{EventsArgs, TargetsArgs};
+use super::{CalibrateArgs, EventsArgs, TargetsArgs};
 
 pub(super) fn presets() {
     for (name, what) in presets::NAMES.iter().zip(presets::DESCRIPTIONS) {
@@ -76,15 +76,39 @@ pub(super) fn targets(a: &TargetsArgs) -> anyhow::Result<()> {
     };
     let ts = targets::parse(&text)?;
     let opts = a.solver.options()?;
-    let mut rows = typical::compare(&ts, &ModelParams::reference_v1(), &opts)?;
+    let set = super::load_params(a.params.as_deref())?;
+    let mut rows = typical::compare(&ts, &set.typical, &opts)?;
     if a.cohort {
-        let pop = lymphosim::population::PopulationModel::reference_v1();
+        let pop = lymphosim::population::PopulationModel::new(
+            set.typical.clone(),
+            Default::default(),
+            set.variability.clone(),
+        )?;
         let cohort_rows = lymphosim::calibration::cohort::compare(&ts, &pop, a.patients, a.seed)?;
         for c in cohort_rows {
             if let Some(r) = rows.iter_mut().find(|r| r.target.id == c.target.id) {
                 *r = c;
             }
         }
+    }
+    if a.json {
+        let arr: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.target.id,
+                    "subset": r.target.subset,
+                    "statistic": r.target.statistic,
+                    "model": r.model.filter(|v| v.is_finite()),
+                    "target": r.target.value.to_string(),
+                    "tolerance": r.target.tolerance.to_string(),
+                    "within": r.within,
+                    "note": r.note,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&arr)?);
+        return Ok(());
     }
     println!(
         "{:<4} {:<11} {:<48} {:>9} {:>12} {:>14} {:<6}",
@@ -135,5 +159,65 @@ pub(super) fn targets(a: &TargetsArgs) -> anyhow::Result<()> {
         "{who} within tolerance: {met} of {evaluated} evaluated targets ({} {rest})",
         rows.len() - evaluated
     );
+    Ok(())
+}
+
+pub(super) fn calibrate(a: &CalibrateArgs) -> anyhow::Result<()> {
+    use lymphosim::calibration::fit::{calibrate, FitParam, LossSpec};
+    use lymphosim::calibration::paramset::ParamSet;
+    use sha2::{Digest, Sha256};
+    let text = match &a.targets {
+        Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+        None => EMBEDDED_TARGETS.to_string(),
+    };
+    let ts = targets::parse(&text)?;
+    let fit: Vec<FitParam> = a.params.iter().map(|p| FitParam::parse(p)).collect::<Result<_, _>>()?;
+    let start = match &a.start {
+        Some(p) => {
+            ParamSet::from_toml(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)?
+        }
+        None => ParamSet::default(),
+    };
+    let spec = LossSpec {
+        targets: ts,
+        patients: a.patients,
+        seed: a.seed,
+        sim: Default::default(),
+    };
+    eprintln!(
+        "fitting {} parameters to {} targets ({} patients per cohort, seed {}) ...",
+        fit.len(),
+        spec.targets.len(),
+        a.patients,
+        a.seed
+    );
+    let r = calibrate(&spec, &start, &fit, a.max_iters, a.restarts)?;
+    let mut set = r.set.clone();
+    set.provenance = lymphosim::calibration::paramset::Provenance {
+        targets_sha256: Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+        seed: a.seed,
+        patients: a.patients,
+        command: std::env::args().skip(1).collect::<Vec<_>>().join(" "),
+        fitted: fit.iter().map(|f| f.name()).collect(),
+        loss_initial: r.loss_initial,
+        loss_final: r.loss_final,
+    };
+    let w = write_atomic(&a.out, set.to_toml().as_bytes())?;
+    println!(
+        "loss {:.3} -> {:.3} after {} Nelder-Mead iterations",
+        r.loss_initial, r.loss_final, r.iterations
+    );
+    println!(
+        "{:<40} {:>12} {:>12} {:>12}   (loss with the value changed by -20 % / +20 %)",
+        "parameter", "fitted", "loss -20%", "loss +20%"
+    );
+    for (n, v, lo, hi) in &r.sensitivity {
+        println!("{n:<40} {v:>12.6} {lo:>12.3} {hi:>12.3}");
+    }
+    let verb = if w == Written::Replaced { "replaced" } else { "wrote" };
+    println!("{verb} {}", a.out.display());
     Ok(())
 }

@@ -139,6 +139,58 @@ impl Default for Variability {
     }
 }
 
+impl Variability {
+    /// Names of the scalar settings, as used in scenario files and parameter sets.
+    pub const NAMES: [&'static str; 12] = [
+        "baseline_correlation",
+        "naive_fraction_logit_sd",
+        "clad_clearance_cv",
+        "clad_bioavailability_logit_sd",
+        "alem_clearance_cv",
+        "alem_volume_cv",
+        "t_floor_cv",
+        "kappa_memory_cv",
+        "thymic_cv",
+        "marrow_recovery_cv",
+        "clad_sensitivity_cv",
+        "clad_b_sensitivity_cv",
+    ];
+
+    fn slot(&mut self, name: &str) -> Option<&mut f64> {
+        Some(match name {
+            "baseline_correlation" => &mut self.baseline_correlation,
+            "naive_fraction_logit_sd" => &mut self.naive_fraction_logit_sd,
+            "clad_clearance_cv" => &mut self.clad_clearance_cv,
+            "clad_bioavailability_logit_sd" => &mut self.clad_bioavailability_logit_sd,
+            "alem_clearance_cv" => &mut self.alem_clearance_cv,
+            "alem_volume_cv" => &mut self.alem_volume_cv,
+            "t_floor_cv" => &mut self.t_floor_cv,
+            "kappa_memory_cv" => &mut self.kappa_memory_cv,
+            "thymic_cv" => &mut self.thymic_cv,
+            "marrow_recovery_cv" => &mut self.marrow_recovery_cv,
+            "clad_sensitivity_cv" => &mut self.clad_sensitivity_cv,
+            "clad_b_sensitivity_cv" => &mut self.clad_b_sensitivity_cv,
+            _ => return None,
+        })
+    }
+
+    /// Value of a named scalar setting.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.clone().slot(name).map(|v| *v)
+    }
+
+    /// Sets a named scalar setting; `false` if there is no such name.
+    pub fn set(&mut self, name: &str, value: f64) -> bool {
+        match self.slot(name) {
+            Some(v) => {
+                *v = value;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// Number of random effects.
 const N_ETA: usize = 19;
 // Positions of the random effects.

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::cohort::outcome::{OutcomeConfig, Recovery, Reference, Threshold};
 use crate::cohort::{Arm, ArmRegimen, CohortSpec};
-use crate::model::{GradeScale, ModelParams};
+use crate::model::GradeScale;
 use crate::population::{Covariates, PopulationModel, Variability};
 use crate::regimen::{presets, Course, Dose, Drug, Gate, LabelRules, Observable, OnFail, Regimen, Route, Start};
 use crate::simulate::{PkForm, SimOptions};
@@ -522,8 +522,9 @@ fn validate(raw: RawScenario) -> Result<Scenario, ScenarioError> {
     )?;
     let label_default = r.label.unwrap_or(true);
 
-    // Population.
-    let mut typical = ModelParams::reference_v1();
+    // Population: the shipped calibrated set, with the file's overrides.
+    let shipped = crate::calibration::paramset::ParamSet::shipped();
+    let mut typical = shipped.typical;
     for (k, v) in &raw.population.parameters {
         typical.set(k, *v).map_err(|_| {
             err(
@@ -549,29 +550,14 @@ fn validate(raw: RawScenario) -> Result<Scenario, ScenarioError> {
         };
         *slot = *v;
     }
-    let mut var = Variability::default();
+    let mut var = shipped.variability;
     for (k, v) in &raw.population.variability {
-        let slot = match k.as_str() {
-            "baseline_correlation" => &mut var.baseline_correlation,
-            "naive_fraction_logit_sd" => &mut var.naive_fraction_logit_sd,
-            "clad_clearance_cv" => &mut var.clad_clearance_cv,
-            "clad_bioavailability_logit_sd" => &mut var.clad_bioavailability_logit_sd,
-            "alem_clearance_cv" => &mut var.alem_clearance_cv,
-            "alem_volume_cv" => &mut var.alem_volume_cv,
-            "t_floor_cv" => &mut var.t_floor_cv,
-            "kappa_memory_cv" => &mut var.kappa_memory_cv,
-            "thymic_cv" => &mut var.thymic_cv,
-            "marrow_recovery_cv" => &mut var.marrow_recovery_cv,
-            "clad_sensitivity_cv" => &mut var.clad_sensitivity_cv,
-            "clad_b_sensitivity_cv" => &mut var.clad_b_sensitivity_cv,
-            _ => {
-                return Err(err(
-                    format!("population.variability.{k}"),
-                    "unknown variability setting (see docs/scenario.md)",
-                ))
-            }
-        };
-        *slot = *v;
+        if !var.set(k, *v) {
+            return Err(err(
+                format!("population.variability.{k}"),
+                format!("unknown variability setting; known: {}", Variability::NAMES.join(", ")),
+            ));
+        }
     }
     let population = PopulationModel::new(typical, cov, var).map_err(|e| err("population", e.to_string()))?;
 
@@ -757,6 +743,6 @@ mod tests {
         }
         let s = preset("switch-interval").unwrap();
         assert_eq!(s.spec.arms.len(), 6);
-        assert_eq!(s.bound.unwrap().max, 0.10);
+        assert_eq!(s.bound.unwrap().max, 0.249);
     }
 }

@@ -146,3 +146,17 @@ fn targets_can_evaluate_cohort_statistics() {
     }
     assert!(out.contains("80-patient cohorts"), "{out}");
 }
+
+#[test]
+fn calibration_report_json_has_the_documented_fields() {
+    let (ok, out, e) = lymphosim(&["calibration-report", "--json"]);
+    assert!(ok, "{e}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let arr = v.as_array().unwrap();
+    assert!(arr.len() >= 40);
+    for key in ["id", "model", "target", "within"] {
+        assert!(arr[0].get(key).is_some(), "missing {key}");
+    }
+    let (ok, _, e) = lymphosim(&["calibration-report", "--params", "/no/such/file.toml"]);
+    assert!(!ok && e.contains("/no/such/file.toml"), "{e}");
+}

@@ -2,6 +2,7 @@
 //! targets, and the command line.
 
 mod baseline;
+mod calibration;
 mod cli;
 mod cohort;
 mod invariants;

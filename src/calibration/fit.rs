@@ -1,0 +1,277 @@
+//! Fitting parameters to targets: a deterministic loss and Nelder–Mead (argmin).
+//!
+//! **Loss.** Each evaluated target contributes the square of its normalised deviation: `(model − value)/(r·|value|)`
+//! for a `±r%` tolerance, `(model − value)/a` for `±a`, and for a range `[lo, hi]` the distance outside the range
+//! over its half-width (zero inside). A grade distribution contributes its largest component deviation over the
+//! tolerance. A value that never came (e.g. "not back within the horizon") counts as 10 tolerances. Cohort
+//! targets use a fixed seed, so the same virtual patients are simulated at every evaluation (common random
+//! numbers): the loss is a deterministic function of the parameters.
+//!
+//! **Search.** Parameters are fitted on the log scale (so they stay positive) with argmin's Nelder–Mead, from a
+//! simplex of ±20 % steps. A parameter vector the model rejects gets a large loss rather than an error.
+
+use argmin::core::{CostFunction, Error as ArgminError, Executor, State};
+use argmin::solver::neldermead::NelderMead;
+use nalgebra::DVector;
+
+use super::paramset::ParamSet;
+use super::targets::{Target, Tolerance};
+use super::typical::Comparison;
+use crate::error::{Error, Result};
+use crate::model::ModelParams;
+use crate::population::PopulationModel;
+use crate::simulate::SimOptions;
+
+/// Deviations are capped at this many tolerances.
+const CAP: f64 = 10.0;
+/// Loss of a parameter vector the model rejects.
+const REJECTED: f64 = 1e6;
+
+/// What the loss is computed from.
+#[derive(Debug, Clone)]
+pub struct LossSpec {
+    /// The targets.
+    pub targets: Vec<Target>,
+    /// Patients per cohort for cohort targets (0: typical-patient targets only).
+    pub patients: u64,
+    /// Seed of the cohorts.
+    pub seed: u64,
+    /// Integration settings.
+    pub sim: SimOptions,
+}
+
+/// Squared normalised deviation of one comparison (0 when not evaluated).
+pub fn contribution(c: &Comparison) -> f64 {
+    let Some(m) = c.model else { return 0.0 };
+    let t = &c.target;
+    let d = if c.note.starts_with("model ") {
+        // Grade distribution: the model value is the largest component deviation.
+        match t.tolerance {
+            Tolerance::Absolute(a) if a > 0.0 => m / a,
+            _ => m,
+        }
+    } else if !m.is_finite() {
+        CAP
+    } else {
+        use super::targets::TargetValue;
+        match (&t.value, &t.tolerance) {
+            (TargetValue::Number(v), Tolerance::Relative(r)) => (m - v) / (r * v.abs()).max(1e-12),
+            (TargetValue::Number(v), Tolerance::Absolute(a)) => (m - v) / a.max(1e-12),
+            (_, Tolerance::Interval(lo, hi)) | (TargetValue::Range(lo, hi), Tolerance::WithinRange) => {
+                let half = ((hi - lo) / 2.0).max(1e-12);
+                let outside = if m < *lo {
+                    lo - m
+                } else if m > *hi {
+                    m - hi
+                } else {
+                    0.0
+                };
+                outside / half
+            }
+            _ => 0.0,
+        }
+    };
+    d.abs().min(CAP).powi(2)
+}
+
+/// Evaluates every target for a parameter set; returns the loss and the comparisons.
+pub fn evaluate(spec: &LossSpec, set: &ParamSet) -> Result<(f64, Vec<Comparison>)> {
+    let mut rows = super::typical::compare(&spec.targets, &set.typical, &spec.sim)?;
+    if spec.patients > 0 {
+        let pop = PopulationModel::new(set.typical.clone(), Default::default(), set.variability.clone())
+            .map_err(|e| Error::invalid("population", "parameter set", e.to_string()))?;
+        for c in super::cohort::compare(&spec.targets, &pop, spec.patients, spec.seed)? {
+            if let Some(r) = rows.iter_mut().find(|r| r.target.id == c.target.id) {
+                *r = c;
+            }
+        }
+    }
+    Ok((rows.iter().map(contribution).sum(), rows))
+}
+
+/// A fitted quantity: a model parameter, or a variability setting (`variability.NAME`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum FitParam {
+    /// A typical model parameter.
+    Typical(String),
+    /// A variability setting.
+    Variability(String),
+}
+
+impl FitParam {
+    /// Parses `NAME` (model parameter) or `variability.NAME`.
+    pub fn parse(s: &str) -> Result<Self> {
+        let s = s.trim();
+        if let Some(v) = s.strip_prefix("variability.") {
+            if crate::population::Variability::default().get(v).is_none() {
+                return Err(Error::invalid(
+                    "params",
+                    s,
+                    "is not a variability setting (docs/cohort.md)",
+                ));
+            }
+            Ok(FitParam::Variability(v.to_string()))
+        } else {
+            ModelParams::reference_v1().get(s).map_err(|_| {
+                Error::invalid(
+                    "params",
+                    s,
+                    "is not a model parameter (lymphosim params) or variability.NAME",
+                )
+            })?;
+            Ok(FitParam::Typical(s.to_string()))
+        }
+    }
+
+    /// The name as written in files.
+    pub fn name(&self) -> String {
+        match self {
+            FitParam::Typical(n) => n.clone(),
+            FitParam::Variability(n) => format!("variability.{n}"),
+        }
+    }
+
+    fn get(&self, set: &ParamSet) -> f64 {
+        match self {
+            FitParam::Typical(n) => set.typical.get(n).unwrap_or(f64::NAN),
+            FitParam::Variability(n) => set.variability.get(n).unwrap_or(f64::NAN),
+        }
+    }
+
+    fn set(&self, set: &mut ParamSet, v: f64) {
+        match self {
+            FitParam::Typical(n) => {
+                let _ = set.typical.set(n, v);
+            }
+            FitParam::Variability(n) => {
+                set.variability.set(n, v);
+            }
+        }
+    }
+}
+
+/// The result of a fit.
+#[derive(Debug, Clone)]
+pub struct FitResult {
+    /// The fitted set.
+    pub set: ParamSet,
+    /// Loss of the starting set.
+    pub loss_initial: f64,
+    /// Loss of the fitted set.
+    pub loss_final: f64,
+    /// Nelder–Mead iterations.
+    pub iterations: u64,
+    /// Local sensitivity: (name, fitted value, loss at −20 %, loss at +20 %).
+    pub sensitivity: Vec<(String, f64, f64, f64)>,
+}
+
+struct Objective<'a> {
+    spec: &'a LossSpec,
+    start: &'a ParamSet,
+    fit: &'a [FitParam],
+}
+
+impl Objective<'_> {
+    fn set_at(&self, x: &DVector<f64>) -> ParamSet {
+        let mut s = self.start.clone();
+        for (p, v) in self.fit.iter().zip(x.iter()) {
+            p.set(&mut s, v.exp());
+        }
+        s
+    }
+}
+
+impl CostFunction for Objective<'_> {
+    type Param = DVector<f64>;
+    type Output = f64;
+    fn cost(&self, x: &DVector<f64>) -> std::result::Result<f64, ArgminError> {
+        let s = self.set_at(x);
+        Ok(evaluate(self.spec, &s).map(|(l, _)| l).unwrap_or(REJECTED))
+    }
+}
+
+/// Fits `fit` starting from `start`: Nelder–Mead for at most `max_iters` iterations, then `restarts` more runs,
+/// each from the best point so far with a fresh ±20 % simplex (a collapsed simplex can stall short of a minimum).
+pub fn calibrate(
+    spec: &LossSpec,
+    start: &ParamSet,
+    fit: &[FitParam],
+    max_iters: u64,
+    restarts: u32,
+) -> Result<FitResult> {
+    let mut r = nelder_mead(spec, start, fit, max_iters)?;
+    for _ in 0..restarts {
+        let next = nelder_mead(spec, &r.set, fit, max_iters)?;
+        let improved = next.loss_final < r.loss_final;
+        r = FitResult {
+            loss_initial: r.loss_initial,
+            iterations: r.iterations + next.iterations,
+            ..if improved { next } else { r }
+        };
+        if !improved {
+            break;
+        }
+    }
+    r.sensitivity = sensitivity(spec, &r.set, fit)?;
+    Ok(r)
+}
+
+fn nelder_mead(spec: &LossSpec, start: &ParamSet, fit: &[FitParam], max_iters: u64) -> Result<FitResult> {
+    if fit.is_empty() {
+        return Err(Error::invalid("params", "", "name at least one parameter to fit"));
+    }
+    for p in fit {
+        let v = p.get(start);
+        if !(v.is_finite() && v > 0.0) {
+            return Err(Error::invalid(
+                "params",
+                p.name(),
+                format!("must start at a positive value to be fitted on the log scale, is {v}"),
+            ));
+        }
+    }
+    let obj = Objective { spec, start, fit };
+    let x0 = DVector::from_iterator(fit.len(), fit.iter().map(|p| p.get(start).ln()));
+    let mut simplex = vec![x0.clone()];
+    for i in 0..fit.len() {
+        let mut x = x0.clone();
+        x[i] += 0.2f64.ln_1p();
+        simplex.push(x);
+    }
+    let loss_initial = obj.cost(&x0).unwrap_or(REJECTED);
+    let solver = NelderMead::new(simplex)
+        .with_sd_tolerance(1e-3)
+        .map_err(|e| Error::invalid("nelder-mead", "", e.to_string()))?;
+    let res = Executor::new(obj, solver)
+        .configure(|s| s.max_iters(max_iters))
+        .run()
+        .map_err(|e| Error::invalid("calibrate", "nelder-mead", e.to_string()))?;
+    let state = res.state();
+    let best = state.get_best_param().cloned().unwrap_or(x0);
+    let iterations = state.get_iter();
+    let obj = Objective { spec, start, fit };
+    let set = obj.set_at(&best);
+    let loss_final = obj.cost(&best).unwrap_or(REJECTED);
+    Ok(FitResult {
+        set,
+        loss_initial,
+        loss_final,
+        iterations,
+        sensitivity: Vec::new(),
+    })
+}
+
+/// Loss at ±20 % of each named value, all else fixed.
+pub fn sensitivity(spec: &LossSpec, set: &ParamSet, fit: &[FitParam]) -> Result<Vec<(String, f64, f64, f64)>> {
+    let mut out = Vec::new();
+    for p in fit {
+        let v = p.get(set);
+        let at = |f: f64| {
+            let mut s = set.clone();
+            p.set(&mut s, v * f);
+            evaluate(spec, &s).map(|(l, _)| l).unwrap_or(REJECTED)
+        };
+        out.push((p.name(), v, at(0.8), at(1.2)));
+    }
+    Ok(out)
+}

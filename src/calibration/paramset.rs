@@ -1,0 +1,185 @@
+//! Parameter sets as files: typical values and variability, with the provenance of a calibration.
+//!
+//! ```toml
+//! model = "v1"
+//! [provenance]
+//! targets_sha256 = "…"      # the targets table the set was fitted to
+//! seed = 20261124
+//! patients = 1000
+//! command = "lymphosim calibrate …"
+//! fitted = ["clad_kill_m4", "variability.clad_sensitivity_cv"]
+//! loss_initial = 812.4
+//! loss_final = 95.1
+//! [parameters]              # every model parameter (lymphosim params)
+//! clad_kill_m4 = 0.11
+//! [variability]             # every variability setting (docs/cohort.md)
+//! clad_sensitivity_cv = 0.6
+//! ```
+//!
+//! Missing names keep their reference-v1 values; unknown names are an error naming the field.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::ModelParams;
+use crate::population::Variability;
+use crate::scenario::ScenarioError;
+
+/// Where a parameter set came from.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provenance {
+    /// SHA-256 of the targets table.
+    pub targets_sha256: String,
+    /// Seed of the cohorts used in the loss.
+    pub seed: u64,
+    /// Patients per cohort in the loss (0: typical patient only).
+    pub patients: u64,
+    /// The command that produced the set.
+    pub command: String,
+    /// The fitted names (`variability.` prefix for variability settings).
+    pub fitted: Vec<String>,
+    /// Loss before fitting.
+    pub loss_initial: f64,
+    /// Loss after fitting.
+    pub loss_final: f64,
+}
+
+/// Typical parameters, variability and provenance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamSet {
+    /// Model variant.
+    pub model: String,
+    /// Typical parameters.
+    pub typical: ModelParams,
+    /// Variability settings.
+    pub variability: Variability,
+    /// Provenance (empty for hand-made sets).
+    pub provenance: Provenance,
+}
+
+impl Default for ParamSet {
+    fn default() -> Self {
+        ParamSet {
+            model: "v1".into(),
+            typical: ModelParams::reference_v1(),
+            variability: Variability::default(),
+            provenance: Provenance::default(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSet {
+    model: String,
+    #[serde(default)]
+    provenance: Provenance,
+    #[serde(default)]
+    parameters: BTreeMap<String, f64>,
+    #[serde(default)]
+    variability: BTreeMap<String, f64>,
+}
+
+/// The shipped parameter set: reference model v1 calibrated against the shared targets (`data/params-v1-calibrated.toml`).
+pub const SHIPPED: &str = include_str!("../../data/params-v1-calibrated.toml");
+
+impl ParamSet {
+    /// The shipped calibrated set (see [`SHIPPED`]).
+    pub fn shipped() -> Self {
+        Self::from_toml(SHIPPED).expect("the shipped parameter set is valid")
+    }
+
+    /// Parses a parameter-set file.
+    pub fn from_toml(text: &str) -> Result<Self, ScenarioError> {
+        let err = |path: String, message: String| ScenarioError { path, message };
+        let de = toml::Deserializer::parse(text).map_err(|e| err("<file>".into(), e.to_string().trim().to_string()))?;
+        let raw: RawSet = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            err(
+                path,
+                e.into_inner()
+                    .to_string()
+                    .lines()
+                    .rfind(|l| !l.trim().is_empty())
+                    .unwrap_or("invalid")
+                    .trim()
+                    .to_string(),
+            )
+        })?;
+        if raw.model != "v1" {
+            return Err(err(
+                "model".into(),
+                format!("only model \"v1\" exists, got {:?}", raw.model),
+            ));
+        }
+        let mut typical = ModelParams::reference_v1();
+        for (k, v) in &raw.parameters {
+            typical.set(k, *v).map_err(|_| {
+                err(
+                    format!("parameters.{k}"),
+                    "unknown model parameter (see `lymphosim params`)".into(),
+                )
+            })?;
+        }
+        typical
+            .validate()
+            .map_err(|e| err("parameters".into(), e.to_string()))?;
+        let mut variability = Variability::default();
+        for (k, v) in &raw.variability {
+            if !variability.set(k, *v) {
+                return Err(err(
+                    format!("variability.{k}"),
+                    format!("unknown setting; known: {}", Variability::NAMES.join(", ")),
+                ));
+            }
+        }
+        Ok(ParamSet {
+            model: raw.model,
+            typical,
+            variability,
+            provenance: raw.provenance,
+        })
+    }
+
+    /// Writes the set as TOML (every parameter and setting, so the file is complete on its own).
+    pub fn to_toml(&self) -> String {
+        let raw = RawSet {
+            model: self.model.clone(),
+            provenance: self.provenance.clone(),
+            parameters: ModelParams::names()
+                .map(|n| (n.to_string(), self.typical.get(n).expect("known")))
+                .collect(),
+            variability: Variability::NAMES
+                .iter()
+                .map(|n| (n.to_string(), self.variability.get(n).expect("known")))
+                .collect(),
+        };
+        let body = toml::to_string(&raw).unwrap_or_default();
+        format!("# lymphosim parameter set (reference model v1); load with --params FILE\n{body}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_errors() {
+        let mut s = ParamSet::default();
+        s.typical.clad_kill_m4 = 0.123;
+        s.variability.clad_sensitivity_cv = 0.7;
+        s.provenance.fitted = vec!["clad_kill_m4".into()];
+        let back = ParamSet::from_toml(&s.to_toml()).unwrap();
+        assert_eq!(back, s);
+        let e = ParamSet::from_toml("model = \"v1\"\n[parameters]\nno_such = 1\n").unwrap_err();
+        assert_eq!(e.path, "parameters.no_such");
+        let e = ParamSet::from_toml("model = \"v1\"\n[parameters]\ndeath_nk = -1\n").unwrap_err();
+        assert!(e.to_string().contains("death_nk"));
+        let e = ParamSet::from_toml("model = \"v9\"\n").unwrap_err();
+        assert_eq!(e.path, "model");
+        let e = ParamSet::from_toml("model = \"v1\"\ncolour = 1\n").unwrap_err();
+        assert!(e.to_string().contains("colour"), "{e}");
+    }
+}

@@ -1,0 +1,100 @@
+//! Calibration: a deterministic loss, a reproducible fit, the report.
+
+use lymphosim::calibration::fit::{calibrate, evaluate, FitParam, LossSpec};
+use lymphosim::calibration::paramset::ParamSet;
+use lymphosim::calibration::{targets, EMBEDDED_TARGETS};
+
+fn spec(patients: u64) -> LossSpec {
+    LossSpec {
+        targets: targets::parse(EMBEDDED_TARGETS).unwrap(),
+        patients,
+        seed: 11,
+        sim: Default::default(),
+    }
+}
+
+#[test]
+fn the_loss_is_deterministic_for_a_fixed_seed() {
+    let s = spec(60);
+    let (a, rows) = evaluate(&s, &ParamSet::default()).unwrap();
+    let (b, _) = evaluate(&s, &ParamSet::default()).unwrap();
+    assert_eq!(a.to_bits(), b.to_bits());
+    assert!(a > 0.0);
+    // Cohort targets were evaluated, not skipped.
+    assert!(rows.iter().any(|r| r.target.id == "C18" && r.model.is_some()));
+    // A different seed gives a different cohort, so (almost surely) a different loss.
+    let (c, _) = evaluate(&LossSpec { seed: 12, ..s }, &ParamSet::default()).unwrap();
+    assert_ne!(a.to_bits(), c.to_bits());
+}
+
+#[test]
+fn a_fit_lowers_the_loss_and_is_reproducible() {
+    let s = spec(0);
+    let fit = vec![
+        FitParam::parse("clad_kd_per_day").unwrap(),
+        FitParam::parse("floor_memory_cd4").unwrap(),
+    ];
+    let a = calibrate(&s, &ParamSet::default(), &fit, 40, 1).unwrap();
+    let b = calibrate(&s, &ParamSet::default(), &fit, 40, 1).unwrap();
+    assert!(a.loss_final < a.loss_initial, "{} -> {}", a.loss_initial, a.loss_final);
+    assert_eq!(a.set, b.set);
+    assert_eq!(a.sensitivity.len(), 2);
+    assert!(FitParam::parse("no_such").is_err());
+    assert!(FitParam::parse("variability.no_such").is_err());
+    assert!(FitParam::parse("variability.clad_sensitivity_cv").is_ok());
+}
+
+#[test]
+fn the_shipped_set_is_valid_and_records_its_provenance() {
+    let s = ParamSet::shipped();
+    lymphosim::model::Model::new(s.typical.clone()).unwrap();
+    assert!(
+        !s.provenance.fitted.is_empty(),
+        "the shipped set must say what was fitted"
+    );
+    assert!(s.provenance.loss_final <= s.provenance.loss_initial);
+}
+
+/// The shipped set against every target, with 2000-patient cohorts at its fit's seed (what
+/// `lymphosim calibration-report --cohort` shows). The misses
+/// are listed with the reason; the test fails if one of them starts passing (update the list and
+/// docs/calibration.md) or if any other target starts missing.
+#[test]
+fn the_shipped_set_meets_all_targets_but_the_known_misses() {
+    const KNOWN_MISSES: [(&str, &str); 6] = [
+        (
+            "A16",
+            "too many patients still below the LLN a year after alemtuzumab: T-cell regrowth too slow",
+        ),
+        (
+            "C4",
+            "ALC back to 1000 too early after cladribine: T-cell recovery too fast (v1 structure)",
+        ),
+        ("C7", "CD4 back to 350 too early after cladribine: the same v1 weakness"),
+        ("C14", "CD19 recovers too much by week 52"),
+        ("C15", "CD19 nadir about a week before the published window"),
+        ("C17", "CD8 nadir at week 12, before the published week 16-24 window"),
+    ];
+    let set = ParamSet::shipped();
+    let s = LossSpec {
+        patients: 2000,
+        seed: set.provenance.seed,
+        ..spec(0)
+    };
+    let (_, rows) = evaluate(&s, &set).unwrap();
+    for r in &rows {
+        let known = KNOWN_MISSES.iter().find(|(id, _)| *id == r.target.id);
+        match (r.within, known) {
+            (Some(false), None) => panic!(
+                "{} now misses: model {:?} vs {} {}",
+                r.target.id, r.model, r.target.value, r.target.tolerance
+            ),
+            (Some(true), Some((_, why))) => panic!(
+                "{} now passes (known miss: {why}); update KNOWN_MISSES and docs/calibration.md",
+                r.target.id
+            ),
+            (None, _) => panic!("{} was not evaluated: {}", r.target.id, r.note),
+            _ => {}
+        }
+    }
+}
