@@ -39,11 +39,22 @@ pub(super) fn run(a: &PatientArgs) -> anyhow::Result<()> {
     let scale = GradeScale::with_lln(a.lln)?;
     let (regimen, label) = regimen(a)?;
     let model = Model::new(super::load_params(a.params.as_deref())?.typical)?;
+    let source = a
+        .params
+        .as_deref()
+        .map(|p| {
+            if p == "reference" {
+                "first-guess parameters".to_string()
+            } else {
+                format!("parameters from {p}")
+            }
+        })
+        .unwrap_or_else(|| "shipped calibrated parameters".into());
     let problem = Problem::new(model, &regimen, a.days)?;
     let traj = simulate(&problem, &opts)?;
     let s = PatientSummary::from_trajectory(problem.model(), &traj, &scale);
 
-    println!("lymphosim patient: typical patient (reference model v1), regimen `{label}`");
+    println!("lymphosim patient: typical patient (model v1, {source}), regimen `{label}`");
     println!(
         "  {} dose events over {} days; method {}, pk {}, rtol {:e}",
         problem.events().len(),
