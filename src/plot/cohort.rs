@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{ensure_font, plot_error, png_atomic, svg_atomic, FONT_FAMILY};
+use super::{ensure_font, legend, plot_error, png_atomic, svg_atomic, FONT_FAMILY};
 use crate::cohort::report::Summary;
 use crate::cohort::summary::{ArmAccumulator, BAND_SUBSETS};
 use crate::error::Result;
@@ -105,14 +105,7 @@ fn fan_panel<DB: DrawingBackend>(
         .map_err(e)?
         .label("median")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], BLUE.stroke_width(2)));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.4))
-        .label_font((FONT_FAMILY, 12))
-        .draw()
-        .map_err(e)?;
+    legend(&mut chart, SeriesLabelPosition::LowerRight, 12).map_err(e)?;
     Ok(())
 }
 
@@ -230,14 +223,7 @@ fn risk<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Summary) -> std::
             .label(format!("bound: {endpoint} <= {:.0} %", 100.0 * max))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.4))
-        .label_font((FONT_FAMILY, 14))
-        .draw()
-        .map_err(e)?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight, 14).map_err(e)?;
     root.present().map_err(e)
 }
 

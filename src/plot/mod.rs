@@ -37,6 +37,22 @@ pub fn ensure_font() -> Result<()> {
     }
 }
 
+/// The legend style of every figure: lower right (or `position`), translucent white, thin border.
+pub(crate) fn legend<'a, DB: plotters::prelude::DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut plotters::prelude::ChartContext<'a, DB, CT>,
+    position: plotters::prelude::SeriesLabelPosition,
+    font_size: u32,
+) -> std::result::Result<(), plotters::prelude::DrawingAreaErrorKind<DB::ErrorType>> {
+    use plotters::prelude::*;
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.4))
+        .label_font((FONT_FAMILY, font_size))
+        .draw()
+}
+
 /// A plotting failure, as a crate error naming the file.
 pub(crate) fn plot_error(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Io {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{ensure_font, plot_error, png_atomic, svg_atomic, FONT_FAMILY};
+use super::{ensure_font, legend, plot_error, png_atomic, svg_atomic, FONT_FAMILY};
 use crate::error::Result;
 use crate::model::{GradeScale, Model};
 use crate::regimen::{Administration, Drug};
@@ -31,19 +31,6 @@ fn dose_colour(d: Drug) -> RGBColor {
         Drug::Alemtuzumab => RGBColor(230, 120, 0),
         Drug::Cladribine => RGBColor(0, 128, 128),
     }
-}
-
-/// The legend style shared by both panels.
-fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
-    chart: &mut ChartContext<'a, DB, CT>,
-) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.4))
-        .label_font((FONT_FAMILY, 13))
-        .draw()
 }
 
 fn draw<DB: DrawingBackend>(
@@ -121,7 +108,7 @@ fn draw<DB: DrawingBackend>(
             .label(format!("{drug} dose"))
             .legend(move |(x, y)| PathElement::new(vec![(x + 8, y - 7), (x + 8, y + 7)], c.stroke_width(2)));
     }
-    legend(&mut chart).map_err(e)?;
+    legend(&mut chart, SeriesLabelPosition::LowerRight, 13).map_err(e)?;
 
     // Bottom panel: each subset on a log axis.
     let mut chart = ChartBuilder::on(&bottom)
@@ -166,7 +153,7 @@ fn draw<DB: DrawingBackend>(
             .label(name)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
     }
-    legend(&mut chart).map_err(e)?;
+    legend(&mut chart, SeriesLabelPosition::LowerRight, 13).map_err(e)?;
     root.present().map_err(e)?;
     Ok(())
 }

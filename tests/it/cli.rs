@@ -1,21 +1,10 @@
 //! The command line: the main job runs, bad input gets a clear error and never a panic.
 
-use std::process::Command;
+use super::support::lymphosim;
 
-fn lymphosim(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_lymphosim"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
+/// A path in this process's CLI scratch directory (shared by the CLI tests, never wiped while they run).
 fn tmp(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("lymphosim-cli-{}", std::process::id()));
+    let d = std::env::temp_dir().join(format!("lymphosim-it-{}-cli", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d.join(name)
 }

@@ -1,24 +1,11 @@
 //! Cohort runs: reproducibility across threads and shards, failures that never abort, the command line.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn lymphosim(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_lymphosim"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use super::support::{fresh_dir, lymphosim};
 
 fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("lymphosim-cohort-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+    fresh_dir(&format!("cohort-{name}"))
 }
 
 fn read(d: &Path, f: &str) -> Vec<u8> {

@@ -68,3 +68,23 @@ pub fn max_rel_obs_diff(a: &Trajectory, b: &Trajectory) -> (f64, f64, &'static s
 pub fn max_rel_cell_diff(a: &Trajectory, b: &Trajectory) -> (f64, f64, &'static str) {
     max_rel_diff(a, b, true)
 }
+
+/// Runs the `lymphosim` binary; returns (success, stdout, stderr).
+pub fn lymphosim(args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lymphosim"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A fresh, empty temporary path unique to this test process.
+pub fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("lymphosim-it-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
