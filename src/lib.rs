@@ -10,12 +10,13 @@
 //! | [`model`] | reference model v1: parameters with units and sources, steady-state closure, right-hand sides, observations, CTCAE grades |
 //! | [`pk`] | exact propagation of the linear drug subsystem between dose events |
 //! | [`regimen`] | doses, courses and regimens as data; label and trial presets; weight bands; NONMEM-style event tables |
-//! | [`solver`] | integrators behind one interface (own Dopri5, ode_solvers Dopri5/Dop853/RK4) |
+//! | [`solver`] | integrators behind one interface (own Dopri5 and Rodas4, ode_solvers Dopri5/Dop853/RK4) |
 //! | [`simulate`] | the event-segmented driver: problem + options → trajectory |
 //! | [`outcome`] | what a trajectory means for a patient: nadirs, worst grade, CD4 recovery |
 //! | [`plot`] | figures (plotters, bundled font): one patient over time with grade bands and dose marks |
 //! | [`calibration`] | published targets and the typical patient's comparison with them |
 //! | [`units`] | unit conversions, written once |
+//! | [`work_precision`] | the solver study: error against time per patient on a fixed cohort |
 //! | [`error`] | the crate's error type |
 //!
 //! ## Quick start
@@ -51,6 +52,7 @@ pub mod scenario;
 pub mod simulate;
 pub mod solver;
 pub mod units;
+pub mod work_precision;
 
 pub use error::{Error, Result};
 

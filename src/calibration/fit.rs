@@ -5,7 +5,8 @@
 //! over its half-width (zero inside). A grade distribution contributes its largest component deviation over the
 //! tolerance. A value that never came (e.g. "not back within the horizon") counts as 10 tolerances. Cohort
 //! targets use a fixed seed, so the same virtual patients are simulated at every evaluation (common random
-//! numbers): the loss is a deterministic function of the parameters.
+//! numbers): the loss is a deterministic function of the parameters. A target can be given a weight
+//! ([`LossSpec::weights`], `--weight ID=W`); its contribution is multiplied by it.
 //!
 //! **Search.** Parameters are fitted on the log scale (so they stay positive) with argmin's Nelder–Mead, from a
 //! simplex of ±20 % steps. A parameter vector the model rejects gets a large loss rather than an error.
@@ -38,6 +39,40 @@ pub struct LossSpec {
     pub seed: u64,
     /// Integration settings.
     pub sim: SimOptions,
+    /// Weights of single targets by id (default 1): a target a study cares about more can count more.
+    pub weights: Vec<(String, f64)>,
+}
+
+impl LossSpec {
+    /// Weight of target `id` (1 unless set).
+    pub fn weight(&self, id: &str) -> f64 {
+        self.weights.iter().find(|(i, _)| i == id).map_or(1.0, |(_, w)| *w)
+    }
+
+    /// Checks that every weight names a target and is finite and > 0.
+    pub fn validate(&self) -> Result<()> {
+        for (id, w) in &self.weights {
+            if !self.targets.iter().any(|t| &t.id == id) {
+                return Err(Error::invalid("weight", id, "names no target in the table"));
+            }
+            if !(w.is_finite() && *w > 0.0) {
+                return Err(Error::invalid(format!("weight {id}"), w, "must be finite and > 0"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses `ID=WEIGHT` (as given to `lymphosim calibrate --weight`).
+pub fn parse_weight(s: &str) -> Result<(String, f64)> {
+    let (id, w) = s
+        .split_once('=')
+        .ok_or_else(|| Error::invalid("weight", s, "must look like ID=WEIGHT, e.g. C16=4"))?;
+    let w: f64 = w
+        .trim()
+        .parse()
+        .map_err(|_| Error::invalid(format!("weight {}", id.trim()), w, "must be a number"))?;
+    Ok((id.trim().to_string(), w))
 }
 
 /// Squared normalised deviation of one comparison (0 when not evaluated).
@@ -76,6 +111,7 @@ pub fn contribution(c: &Comparison) -> f64 {
 
 /// Evaluates every target for a parameter set; returns the loss and the comparisons.
 pub fn evaluate(spec: &LossSpec, set: &ParamSet) -> Result<(f64, Vec<Comparison>)> {
+    spec.validate()?;
     let mut rows = super::typical::compare(&spec.targets, &set.typical, &spec.sim)?;
     if spec.patients > 0 {
         let pop = PopulationModel::new(set.typical.clone(), Default::default(), set.variability.clone())
@@ -86,7 +122,8 @@ pub fn evaluate(spec: &LossSpec, set: &ParamSet) -> Result<(f64, Vec<Comparison>
             }
         }
     }
-    Ok((rows.iter().map(contribution).sum(), rows))
+    let loss = rows.iter().map(|c| spec.weight(&c.target.id) * contribution(c)).sum();
+    Ok((loss, rows))
 }
 
 /// A fitted quantity: a model parameter, or a variability setting (`variability.NAME`).

@@ -1,5 +1,6 @@
 //! Command-line interface: argument parsing and one function per command. `main.rs` only calls [`run`].
 
+mod bench;
 mod patient;
 mod run;
 mod tables;
@@ -47,6 +48,37 @@ enum Command {
     CalibrationReport(TargetsArgs),
     /// Fit named parameters to a targets table (Nelder-Mead, common random numbers) and write a parameter set.
     Calibrate(CalibrateArgs),
+    /// Solver studies: `lymphosim bench work-precision`.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Error vs time per patient for every method on a fixed-seed cohort and three regimens (table, CSV, figure).
+    WorkPrecision(WorkPrecisionArgs),
+}
+
+#[derive(Debug, Args)]
+struct WorkPrecisionArgs {
+    /// Patients per regimen.
+    #[arg(long, default_value_t = 100)]
+    patients: u64,
+    /// Seed of the cohort.
+    #[arg(long, default_value_t = 20261124)]
+    seed: u64,
+    /// Short tolerance ladders and fewer methods (a minute or less).
+    #[arg(long)]
+    quick: bool,
+    /// Output directory for work-precision.csv and the figure.
+    #[arg(long, value_name = "DIR", default_value = "lymphosim-out/work-precision")]
+    out: PathBuf,
+    /// Do not draw the figure.
+    #[arg(long)]
+    no_plots: bool,
+    /// No progress lines on stderr.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -71,6 +103,9 @@ struct CalibrateArgs {
     /// Restarts from the best point with a fresh simplex, while they improve.
     #[arg(long, default_value_t = 3)]
     restarts: u32,
+    /// Weight of one target in the loss, as ID=WEIGHT (default 1); repeat for several.
+    #[arg(long = "weight", value_name = "ID=W")]
+    weights: Vec<String>,
     /// Output parameter set.
     #[arg(
         long,
@@ -286,5 +321,6 @@ pub fn run() -> anyhow::Result<()> {
         Some(Command::Events(a)) => tables::events(&a),
         Some(Command::Targets(a)) | Some(Command::CalibrationReport(a)) => tables::targets(&a),
         Some(Command::Calibrate(a)) => tables::calibrate(&a),
+        Some(Command::Bench(BenchCommand::WorkPrecision(a))) => bench::work_precision(&a),
     }
 }

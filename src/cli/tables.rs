@@ -183,7 +183,13 @@ pub(super) fn calibrate(a: &CalibrateArgs) -> anyhow::Result<()> {
         patients: a.patients,
         seed: a.seed,
         sim: Default::default(),
+        weights: a
+            .weights
+            .iter()
+            .map(|w| lymphosim::calibration::fit::parse_weight(w))
+            .collect::<Result<_, _>>()?,
     };
+    spec.validate()?;
     eprintln!(
         "fitting {} parameters to {} targets ({} patients per cohort, seed {}) ...",
         fit.len(),

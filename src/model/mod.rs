@@ -9,10 +9,12 @@
 //! The equations, with each parameter's meaning, are in `docs/model.md`.
 
 mod grade;
+mod jacobian;
 mod params;
 pub mod state;
 
 pub use grade::{Grade, GradeScale, DEFAULT_LLN};
+pub use jacobian::{ExposurePartials, Matrix};
 pub use params::{Constraint, ModelParams, ParamError, ParamSpec};
 
 use state::{cell, drug, CellState, DrugState, FullState};

@@ -6,9 +6,11 @@
 
 mod cohort;
 mod patient;
+mod work_precision;
 
 pub use cohort::{fan_chart, risk_curves, slug};
 pub use patient::patient_figure;
+pub use work_precision::work_precision_figure;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -12,9 +12,9 @@
 //! **Step cap.** In long quiet stretches an adaptive explicit method would grow its step to hundreds of days.
 //! The cell turnover modes (rates up to ≈ 0.03 /day) would then lie outside the method's stability region, and
 //! rounding noise — invisible to the error estimate — would grow until it reached the tolerance. The driver
-//! therefore caps the step at [`STABILITY_CAP`]` / `[`Model::fastest_cell_turnover_per_day`] (≈ 67 days for
+//! therefore caps explicit methods' step at [`STABILITY_CAP`]` / `[`Model::fastest_cell_turnover_per_day`] (≈ 67 days for
 //! the reference patient), which costs a few dozen steps over ten years and keeps an untreated patient at
-//! baseline to rounding precision.
+//! baseline to rounding precision. The L-stable Rosenbrock method ([`Method::Rodas4`]) needs no cap.
 
 use std::fmt;
 use std::str::FromStr;
@@ -175,6 +175,25 @@ impl OdeSystem<{ cell::COUNT }> for CellSystem<'_> {
     fn rhs(&self, t: f64, c: &CellState, dc: &mut CellState) {
         self.model.cell_rhs(c, self.seg.exposure_at(t - self.t0), dc);
     }
+
+    /// Exact: `∂f/∂t` comes only through the exposure, whose time derivative the drug segment knows.
+    fn jacobian(
+        &self,
+        t: f64,
+        c: &CellState,
+        _f0: &CellState,
+        jac: &mut [[f64; cell::COUNT]; cell::COUNT],
+        dfdt: &mut CellState,
+    ) -> u64 {
+        let e = self.seg.exposure_at(t - self.t0);
+        self.model.cell_jacobian(c, e, jac);
+        let rate = self.seg.exposure_rate_at(t - self.t0);
+        let ep = self.model.exposure_partials(c, e);
+        for i in 0..cell::COUNT {
+            dfdt[i] = ep.alemtuzumab[i] * rate.alemtuzumab_ug_per_ml + ep.damage[i] * rate.cladribine_damage;
+        }
+        0
+    }
 }
 
 /// The full 15-state ODE with a constant infusion rate on one segment.
@@ -187,6 +206,20 @@ impl OdeSystem<FULL> for FullSystem<'_> {
     #[inline]
     fn rhs(&self, _t: f64, y: &FullState, dy: &mut FullState) {
         self.model.full_rhs(y, self.infusion_mg_per_day, dy);
+    }
+
+    /// Exact; the system is autonomous on a segment, so `∂f/∂t = 0`.
+    fn jacobian(
+        &self,
+        _t: f64,
+        y: &FullState,
+        _f0: &FullState,
+        jac: &mut [[f64; FULL]; FULL],
+        dfdt: &mut FullState,
+    ) -> u64 {
+        self.model.full_jacobian(y, jac);
+        *dfdt = [0.0; FULL];
+        0
     }
 }
 
@@ -242,9 +275,11 @@ impl<'m> Simulator<'m> {
     pub fn new(model: &'m Model, opts: &SimOptions) -> Result<Self> {
         opts.solver.validate()?;
         let mut solver = opts.solver;
-        solver.max_step_days = solver
-            .max_step_days
-            .min(STABILITY_CAP / model.fastest_cell_turnover_per_day());
+        if opts.method.is_explicit() {
+            solver.max_step_days = solver
+                .max_step_days
+                .min(STABILITY_CAP / model.fastest_cell_turnover_per_day());
+        }
         let propagator = match opts.pk {
             PkForm::Exact => Some(DrugPropagator::new(model)?),
             PkForm::Ode => None,

@@ -3,7 +3,7 @@
 //! Coefficients: Dormand & Prince (1980), dense output as in Hairer, Nørsett & Wanner, *Solving ODEs I*,
 //! §II.6. Step control: the usual PI controller (β = 0.04, safety 0.9, step ratio in [0.2, 10]).
 
-use super::{OdeSystem, SolverError, SolverOptions, SolverStats};
+use super::{initial_step, OdeSystem, SolverError, SolverOptions, SolverStats};
 
 const C2: f64 = 1.0 / 5.0;
 const C3: f64 = 3.0 / 10.0;
@@ -74,49 +74,7 @@ impl Dopri5 {
     }
 
     fn scale(&self, a: f64, b: f64) -> f64 {
-        self.opts.atol + self.opts.rtol * a.abs().max(b.abs())
-    }
-
-    /// Initial step from the local scale of the solution (Hairer's heuristic); costs one RHS evaluation.
-    fn initial_step<const N: usize, S: OdeSystem<N>>(
-        &self,
-        sys: &S,
-        t: f64,
-        y: &[f64; N],
-        f0: &[f64; N],
-        hmax: f64,
-        stats: &mut SolverStats,
-    ) -> f64 {
-        let (mut dnf, mut dny) = (0.0, 0.0);
-        for i in 0..N {
-            let sk = self.scale(y[i], y[i]);
-            dnf += (f0[i] / sk).powi(2);
-            dny += (y[i] / sk).powi(2);
-        }
-        let mut h = if dnf <= 1e-10 || dny <= 1e-10 {
-            1e-6
-        } else {
-            0.01 * (dny / dnf).sqrt()
-        };
-        h = h.min(hmax);
-        let mut y1 = [0.0; N];
-        for i in 0..N {
-            y1[i] = y[i] + h * f0[i];
-        }
-        let mut f1 = [0.0; N];
-        sys.rhs(t + h, &y1, &mut f1);
-        stats.rhs_evals += 1;
-        let mut der2 = 0.0;
-        for i in 0..N {
-            der2 += ((f1[i] - f0[i]) / self.scale(y[i], y[i])).powi(2);
-        }
-        let der12 = (der2.sqrt() / h).max(dnf.sqrt());
-        let h1 = if der12 <= 1e-15 {
-            (h * 1e-3).max(1e-6)
-        } else {
-            (0.01 / der12).powf(0.2)
-        };
-        (100.0 * h).min(h1).min(hmax)
+        self.opts.scale(a, b)
     }
 
     /// Integrates one segment; see [`super::integrate_segment`].
@@ -142,7 +100,7 @@ impl Dopri5 {
         let mut k1 = [0.0; N];
         sys.rhs(t0, y, &mut k1);
         stats.rhs_evals += 1;
-        let mut h = self.initial_step(sys, t0, y, &k1, hmax, stats);
+        let mut h = initial_step(&self.opts, sys, t0, y, &k1, hmax, 5, stats);
 
         let (mut k2, mut k3, mut k4, mut k5, mut k6, mut k7) =
             ([0.0; N], [0.0; N], [0.0; N], [0.0; N], [0.0; N], [0.0; N]);

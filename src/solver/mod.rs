@@ -19,9 +19,12 @@
 
 mod dopri5;
 mod hermite;
+mod lu;
 pub mod ode_solvers_adapter;
+mod rodas4;
 
 pub use dopri5::Dopri5;
+pub use rodas4::Rodas4;
 
 use std::fmt;
 use std::str::FromStr;
@@ -30,6 +33,30 @@ use std::str::FromStr;
 pub trait OdeSystem<const N: usize> {
     /// Writes `f(t, y)` into `dy`.
     fn rhs(&self, t: f64, y: &[f64; N], dy: &mut [f64; N]);
+
+    /// Writes the Jacobian `∂f/∂y` at `(t, y)` into `jac` (`jac[i][j] = ∂f_i/∂y_j`) and `∂f/∂t` into `dfdt`;
+    /// `f0` is `f(t, y)`. Returns the number of right-hand-side evaluations spent (0 when analytic).
+    ///
+    /// Only implicit methods ([`Method::Rodas4`]) call it. The default uses forward differences (`N + 1`
+    /// evaluations); the model's systems override it with exact derivatives.
+    fn jacobian(&self, t: f64, y: &[f64; N], f0: &[f64; N], jac: &mut [[f64; N]; N], dfdt: &mut [f64; N]) -> u64 {
+        let mut f1 = [0.0; N];
+        for j in 0..N {
+            let h = f64::EPSILON.sqrt() * y[j].abs().max(1e-5);
+            let mut y1 = *y;
+            y1[j] += h;
+            self.rhs(t, &y1, &mut f1);
+            for i in 0..N {
+                jac[i][j] = (f1[i] - f0[i]) / h;
+            }
+        }
+        let ht = f64::EPSILON.sqrt() * t.abs().max(1e-5);
+        self.rhs(t + ht, y, &mut f1);
+        for i in 0..N {
+            dfdt[i] = (f1[i] - f0[i]) / ht;
+        }
+        N as u64 + 1
+    }
 }
 
 /// Which integrator to use.
@@ -44,12 +71,15 @@ pub enum Method {
     OdeSolversDop853,
     /// ode_solvers' fixed-step classical RK4.
     OdeSolversRk4,
+    /// This crate's Rodas4: L-stable Rosenbrock 4(3) with the model's analytic Jacobian.
+    Rodas4,
 }
 
 impl Method {
     /// All methods, in the order `lymphosim methods` lists them.
-    pub const ALL: [Method; 4] = [
+    pub const ALL: [Method; 5] = [
         Method::Dopri5,
+        Method::Rodas4,
         Method::OdeSolversDopri5,
         Method::OdeSolversDop853,
         Method::OdeSolversRk4,
@@ -62,6 +92,7 @@ impl Method {
             Method::OdeSolversDopri5 => "ode-solvers-dopri5",
             Method::OdeSolversDop853 => "ode-solvers-dop853",
             Method::OdeSolversRk4 => "ode-solvers-rk4",
+            Method::Rodas4 => "rodas4",
         }
     }
 
@@ -72,12 +103,21 @@ impl Method {
             Method::OdeSolversDopri5 => "ode_solvers Dopri5, adaptive, continuous output model",
             Method::OdeSolversDop853 => "ode_solvers Dop853, adaptive 8th order, Hermite-interpolated observations",
             Method::OdeSolversRk4 => "ode_solvers RK4, fixed step (fixed_step_days), Hermite-interpolated observations",
+            Method::Rodas4 => {
+                "own Rodas4 Rosenbrock 4(3), L-stable, analytic Jacobian, no step cap, 3rd-order dense output"
+            }
         }
     }
 
     /// Whether the method adapts its step to `rtol`/`atol`.
     pub fn is_adaptive(self) -> bool {
         !matches!(self, Method::OdeSolversRk4)
+    }
+
+    /// Whether the method is explicit, so that its step must stay inside a bounded stability region
+    /// (see [`crate::simulate::STABILITY_CAP`]). Rodas4 is L-stable and needs no cap.
+    pub fn is_explicit(self) -> bool {
+        !matches!(self, Method::Rodas4)
     }
 }
 
@@ -131,6 +171,12 @@ impl Default for SolverOptions {
 }
 
 impl SolverOptions {
+    /// Error weight of a component that moves from `a` to `b`: `atol + rtol · max(|a|, |b|)`.
+    #[inline]
+    pub fn scale(&self, a: f64, b: f64) -> f64 {
+        self.atol + self.rtol * a.abs().max(b.abs())
+    }
+
     /// Checks every option; the error names the option and its value.
     pub fn validate(&self) -> Result<(), SolverError> {
         let checks = [
@@ -184,6 +230,10 @@ pub struct SolverStats {
     pub rejected_steps: u64,
     /// Event-free segments integrated.
     pub segments: u64,
+    /// Jacobian evaluations (implicit methods).
+    pub jacobians: u64,
+    /// LU decompositions (implicit methods).
+    pub lu_decompositions: u64,
 }
 
 impl std::ops::AddAssign for SolverStats {
@@ -192,6 +242,8 @@ impl std::ops::AddAssign for SolverStats {
         self.accepted_steps += o.accepted_steps;
         self.rejected_steps += o.rejected_steps;
         self.segments += o.segments;
+        self.jacobians += o.jacobians;
+        self.lu_decompositions += o.lu_decompositions;
     }
 }
 
@@ -275,5 +327,51 @@ pub fn integrate_segment<const N: usize, S: OdeSystem<N>>(
         Method::OdeSolversDopri5 => ode_solvers_adapter::dopri5(opts, sys, t0, t1, y, obs, sink, stats),
         Method::OdeSolversDop853 => ode_solvers_adapter::dop853(opts, sys, t0, t1, y, obs, sink, stats),
         Method::OdeSolversRk4 => ode_solvers_adapter::rk4(opts, sys, t0, t1, y, obs, sink, stats),
+        Method::Rodas4 => Rodas4::new(*opts).integrate(sys, t0, t1, y, obs, sink, stats),
     }
+}
+
+/// A first step for an adaptive method of order `order` from the local scale of the solution (Hairer's
+/// heuristic, *Solving ODEs I* §II.4); costs one right-hand-side evaluation.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn initial_step<const N: usize, S: OdeSystem<N>>(
+    opts: &SolverOptions,
+    sys: &S,
+    t: f64,
+    y: &[f64; N],
+    f0: &[f64; N],
+    hmax: f64,
+    order: i32,
+    stats: &mut SolverStats,
+) -> f64 {
+    let (mut dnf, mut dny) = (0.0, 0.0);
+    for i in 0..N {
+        let sk = opts.scale(y[i], y[i]);
+        dnf += (f0[i] / sk).powi(2);
+        dny += (y[i] / sk).powi(2);
+    }
+    let mut h = if dnf <= 1e-10 || dny <= 1e-10 {
+        1e-6
+    } else {
+        0.01 * (dny / dnf).sqrt()
+    };
+    h = h.min(hmax);
+    let mut y1 = [0.0; N];
+    for i in 0..N {
+        y1[i] = y[i] + h * f0[i];
+    }
+    let mut f1 = [0.0; N];
+    sys.rhs(t + h, &y1, &mut f1);
+    stats.rhs_evals += 1;
+    let mut der2 = 0.0;
+    for i in 0..N {
+        der2 += ((f1[i] - f0[i]) / opts.scale(y[i], y[i])).powi(2);
+    }
+    let der12 = (der2.sqrt() / h).max(dnf.sqrt());
+    let h1 = if der12 <= 1e-15 {
+        (h * 1e-3).max(1e-6)
+    } else {
+        (0.01 / der12).powf(1.0 / order as f64)
+    };
+    (100.0 * h).min(h1).min(hmax)
 }

@@ -1,6 +1,6 @@
 //! Calibration: a deterministic loss, a reproducible fit, the report.
 
-use lymphosim::calibration::fit::{calibrate, evaluate, FitParam, LossSpec};
+use lymphosim::calibration::fit::{calibrate, contribution, evaluate, parse_weight, FitParam, LossSpec};
 use lymphosim::calibration::paramset::ParamSet;
 use lymphosim::calibration::{targets, EMBEDDED_TARGETS};
 
@@ -10,7 +10,42 @@ fn spec(patients: u64) -> LossSpec {
         patients,
         seed: 11,
         sim: Default::default(),
+        weights: Vec::new(),
     }
+}
+
+#[test]
+fn a_weight_multiplies_its_target_contribution_and_bad_weights_are_named() {
+    let s = spec(0);
+    let (base, rows) = evaluate(&s, &ParamSet::default()).unwrap();
+    // The target with the largest contribution under the first guesses.
+    let worst = rows
+        .iter()
+        .max_by(|a, b| contribution(a).total_cmp(&contribution(b)))
+        .unwrap();
+    let c = contribution(worst);
+    assert!(c > 0.0);
+    let weighted = LossSpec {
+        weights: vec![(worst.target.id.clone(), 3.0)],
+        ..spec(0)
+    };
+    let (w, _) = evaluate(&weighted, &ParamSet::default()).unwrap();
+    assert!((w - (base + 2.0 * c)).abs() < 1e-9 * base, "{w} vs {base} + 2 * {c}");
+
+    let unknown = LossSpec {
+        weights: vec![("Z99".into(), 2.0)],
+        ..spec(0)
+    };
+    let e = evaluate(&unknown, &ParamSet::default()).unwrap_err().to_string();
+    assert!(e.contains("Z99"), "{e}");
+    let negative = LossSpec {
+        weights: vec![("C16".into(), -1.0)],
+        ..spec(0)
+    };
+    let e = evaluate(&negative, &ParamSet::default()).unwrap_err().to_string();
+    assert!(e.contains("C16") && e.contains("-1"), "{e}");
+    assert!(parse_weight("C16").unwrap_err().to_string().contains("C16"));
+    assert_eq!(parse_weight(" C16 = 4 ").unwrap(), ("C16".to_string(), 4.0));
 }
 
 #[test]

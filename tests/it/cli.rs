@@ -149,3 +149,28 @@ fn calibration_report_json_has_the_documented_fields() {
     let (ok, _, e) = lymphosim(&["calibration-report", "--params", "/no/such/file.toml"]);
     assert!(!ok && e.contains("/no/such/file.toml"), "{e}");
 }
+
+#[test]
+fn work_precision_command_prints_a_table_and_writes_csv_and_figure() {
+    let dir = tmp("wp");
+    let (ok, stdout, stderr) = lymphosim(&[
+        "bench",
+        "work-precision",
+        "--quick",
+        "--patients",
+        "1",
+        "--quiet",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    for needle in ["method/pk", "µs/patient", "rodas4/ode", "LU", "cheapest run with error <= 1e-5"] {
+        assert!(stdout.contains(needle), "table lacks {needle:?}:\n{stdout}");
+    }
+    let csv = std::fs::read_to_string(dir.join("work-precision.csv")).unwrap();
+    assert!(csv.starts_with("regimen,method,pk,rung,error,us_per_patient,rhs_evals,"));
+    let png = std::fs::read(dir.join("work-precision.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let svg = std::fs::read_to_string(dir.join("work-precision.svg")).unwrap();
+    assert!(svg.contains("time per patient (µs, one thread)") && svg.contains("max relative error"));
+}

@@ -102,3 +102,40 @@ fn too_few_steps_is_a_typed_error_with_the_day() {
     let e = simulate(&p, &o).unwrap_err().to_string();
     assert!(e.contains("steps") && e.contains("day"), "{e}");
 }
+
+/// The work-precision study at CI size: the two references agree to 1e-10, every rung gives a finite error,
+/// tightening the tolerance lowers the error of the own methods, and the CSV has one row per rung.
+#[test]
+fn work_precision_study_runs_and_its_references_agree() {
+    use lymphosim::work_precision::{candidates, run, StudyConfig};
+    let cfg = StudyConfig {
+        patients: 2,
+        seed: 7,
+        quick: true,
+    };
+    let study = run(&cfg, &mut |_| {}).unwrap();
+    assert_eq!(study.references.len(), 3);
+    for r in &study.references {
+        assert!(r.agrees(), "{}: references disagree by {:e}", r.regimen, r.disagreement);
+    }
+    let rungs: usize = candidates(true).iter().map(|c| c.ladder.len()).sum();
+    assert_eq!(study.rows.len(), 3 * rungs);
+    for row in &study.rows {
+        assert!(row.error.is_finite() && row.failed == 0, "{row:?}");
+        assert!(row.rhs_evals > 0.0 && row.accepted > 0.0, "{row:?}");
+        assert_eq!(row.lu > 0.0, row.method == Method::Rodas4, "{row:?}");
+    }
+    for regimen in ["cladribine", "alemtuzumab", "sequence"] {
+        for cand in ["dopri5/exact", "rodas4/exact", "rodas4/ode"] {
+            let errs: Vec<f64> = study
+                .rows
+                .iter()
+                .filter(|r| r.regimen == regimen && r.candidate == cand)
+                .map(|r| r.error)
+                .collect();
+            assert!(errs.windows(2).all(|w| w[1] < w[0]), "{regimen} {cand}: {errs:?}");
+            assert!(*errs.last().unwrap() < 1e-5, "{regimen} {cand}: {errs:?}");
+        }
+    }
+    assert_eq!(study.to_csv().lines().count(), study.rows.len() + 1);
+}
