@@ -1,26 +1,37 @@
-//! Time per simulated patient: every method × drug representation on the typical `sequence` patient,
-//! 10 years, daily observations, default tolerances (rtol = atol = 1e-6).
+//! Time per simulated patient: every method on each of the three study regimens (the typical patient of the
+//! shipped parameter set, 10 years, daily observations, default tolerances rtol = atol = 1e-6), with exact drug
+//! propagation; on `sequence` also with the drugs in the ODE (`pk-ode`).
 //!
-//! Run: `cargo bench --bench solvers`. Groups are named `solver/<method>`.
+//! Run: `cargo bench --bench solvers`. Groups are named `solver/<regimen>`, functions `<method>/pk-<form>`.
+//! Accuracy is not measured here; `lymphosim bench work-precision` puts time and error side by side.
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use lymphosim::calibration::paramset::ParamSet;
 use lymphosim::prelude::*;
 
 fn solvers(c: &mut Criterion) {
-    let regimen = presets::build("sequence", &PresetOptions::default()).unwrap();
-    let problem = Problem::new(Model::reference_v1(), &regimen, 3652.5).unwrap();
-    for method in Method::ALL {
-        let mut group = c.benchmark_group(format!("solver/{}", method.name()));
+    let model = Model::new(ParamSet::shipped().typical).unwrap();
+    for regimen in ["cladribine-label", "alemtuzumab-label", "sequence"] {
+        let r = presets::build(regimen, &PresetOptions::default()).unwrap();
+        let problem = Problem::new(model.clone(), &r, 3652.5).unwrap();
+        let mut group = c.benchmark_group(format!("solver/{regimen}"));
         group.sample_size(10);
-        for pk in [PkForm::Exact, PkForm::Ode] {
-            let opts = SimOptions {
-                method,
-                pk,
-                ..SimOptions::default()
+        for method in Method::ALL {
+            let forms: &[PkForm] = if regimen == "sequence" {
+                &[PkForm::Exact, PkForm::Ode]
+            } else {
+                &[PkForm::Exact]
             };
-            group.bench_function(format!("sequence-10y/pk-{pk}"), |b| {
-                b.iter(|| simulate(&problem, &opts).unwrap())
-            });
+            for &pk in forms {
+                let opts = SimOptions {
+                    method,
+                    pk,
+                    ..SimOptions::default()
+                };
+                group.bench_function(format!("{}/pk-{pk}", method.name()), |b| {
+                    b.iter(|| simulate(&problem, &opts).unwrap())
+                });
+            }
         }
         group.finish();
     }

@@ -194,6 +194,55 @@ impl Study {
             .min_by(|a, b| a.us_per_patient.total_cmp(&b.us_per_patient))
     }
 
+    /// Reads back what [`Study::to_csv`] wrote (the reference agreement is not in the file and reads as NaN).
+    pub fn from_csv(text: &str) -> Result<Study> {
+        let mut rows = Vec::new();
+        let mut references: Vec<ReferenceCheck> = Vec::new();
+        let mut lines = text.lines();
+        let header = lines.next().unwrap_or_default();
+        if !header.starts_with("regimen,method,pk,rung,error,") {
+            return Err(Error::invalid("work-precision.csv", header, "has an unknown header"));
+        }
+        for (i, line) in lines.enumerate() {
+            let f: Vec<&str> = line.split(',').collect();
+            let bad = |what: &str| Error::invalid(format!("work-precision.csv line {}", i + 2), line, what.to_string());
+            if f.len() != 11 {
+                return Err(bad("must have 11 fields"));
+            }
+            let num = |k: usize| {
+                f[k].parse::<f64>()
+                    .map_err(|_| bad(&format!("field {} is not a number", k + 1)))
+            };
+            let method: Method = f[1].parse().map_err(|_| bad("unknown method"))?;
+            let pk: PkForm = f[2].parse().map_err(|_| bad("unknown pk form"))?;
+            if !references.iter().any(|r| r.regimen == f[0]) {
+                references.push(ReferenceCheck {
+                    regimen: f[0].to_string(),
+                    disagreement: f64::NAN,
+                });
+            }
+            rows.push(Row {
+                regimen: f[0].to_string(),
+                candidate: format!("{}/{}", method.name(), pk.name()),
+                method,
+                pk,
+                rung: num(3)?,
+                error: num(4)?,
+                us_per_patient: num(5)?,
+                rhs_evals: num(6)?,
+                accepted: num(7)?,
+                rejected: num(8)?,
+                lu: num(9)?,
+                failed: f[10].parse().map_err(|_| bad("field 11 is not a count"))?,
+            });
+        }
+        Ok(Study {
+            references,
+            rows,
+            patients: 0,
+        })
+    }
+
     /// The rows as CSV.
     pub fn to_csv(&self) -> String {
         let mut s = String::from(

@@ -75,9 +75,12 @@ pub fn parse_weight(s: &str) -> Result<(String, f64)> {
     Ok((id.trim().to_string(), w))
 }
 
-/// Squared normalised deviation of one comparison (0 when not evaluated).
-pub fn contribution(c: &Comparison) -> f64 {
-    let Some(m) = c.model else { return 0.0 };
+/// Signed deviation of the model from the target in units of its tolerance: within tolerance is `[-1, 1]` for a
+/// `±` tolerance; a range counts only the distance outside it, over its half-width (0 anywhere inside). A grade
+/// distribution gives its largest component deviation (≥ 0); a value that never came gives [`CAP`]. `None`
+/// when not evaluated.
+pub fn signed_deviation(c: &Comparison) -> Option<f64> {
+    let m = c.model?;
     let t = &c.target;
     let d = if c.note.starts_with("model ") {
         // Grade distribution: the model value is the largest component deviation.
@@ -95,7 +98,7 @@ pub fn contribution(c: &Comparison) -> f64 {
             (_, Tolerance::Interval(lo, hi)) | (TargetValue::Range(lo, hi), Tolerance::WithinRange) => {
                 let half = ((hi - lo) / 2.0).max(1e-12);
                 let outside = if m < *lo {
-                    lo - m
+                    m - lo
                 } else if m > *hi {
                     m - hi
                 } else {
@@ -106,7 +109,12 @@ pub fn contribution(c: &Comparison) -> f64 {
             _ => 0.0,
         }
     };
-    d.abs().min(CAP).powi(2)
+    Some(d)
+}
+
+/// Squared normalised deviation of one comparison (0 when not evaluated): the loss term.
+pub fn contribution(c: &Comparison) -> f64 {
+    signed_deviation(c).map_or(0.0, |d| d.abs().min(CAP).powi(2))
 }
 
 /// Evaluates every target for a parameter set; returns the loss and the comparisons.

@@ -48,6 +48,11 @@ enum Command {
     CalibrationReport(TargetsArgs),
     /// Fit named parameters to a targets table (Nelder-Mead, common random numbers) and write a parameter set.
     Calibrate(CalibrateArgs),
+    /// Re-draw the figures of an output directory (of `run`, `merge` or `bench work-precision`).
+    Plot {
+        /// The output directory.
+        dir: PathBuf,
+    },
     /// Solver studies: `lymphosim bench work-precision`.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -281,6 +286,9 @@ struct TargetsArgs {
     /// Print a JSON array of objects with id, model, target, tolerance, within, note.
     #[arg(long)]
     json: bool,
+    /// Also draw the comparison (model vs each target with its tolerance) as DIR/calibration.png and .svg.
+    #[arg(long, value_name = "DIR")]
+    plot_dir: Option<PathBuf>,
     /// Also evaluate the cohort statistics (fractions of patients, grade distributions) with a cohort run.
     #[arg(long)]
     cohort: bool,
@@ -322,5 +330,6 @@ pub fn run() -> anyhow::Result<()> {
         Some(Command::Targets(a)) | Some(Command::CalibrationReport(a)) => tables::targets(&a),
         Some(Command::Calibrate(a)) => tables::calibrate(&a),
         Some(Command::Bench(BenchCommand::WorkPrecision(a))) => bench::work_precision(&a),
+        Some(Command::Plot { dir }) => run::plot(&dir),
     }
 }

@@ -248,8 +248,46 @@ fn draw_figures(
 ) -> anyhow::Result<()> {
     for arm in arms {
         lymphosim::plot::fan_chart(dir, arm, lln)?;
+        lymphosim::plot::grade_areas(dir, arm, lln)?;
     }
     lymphosim::plot::risk_curves(dir, summary)?;
+    Ok(())
+}
+
+/// `lymphosim plot DIR`: re-draws the figures of an output directory from what it holds — `state.json` of a
+/// cohort run (fan charts, grade areas, risk curves) or `work-precision.csv` of the solver study.
+pub(super) fn plot(dir: &Path) -> anyhow::Result<()> {
+    let state = dir.join("state.json");
+    let wp = dir.join("work-precision.csv");
+    let mut drawn = Vec::new();
+    if state.exists() {
+        let st = report::read_state(dir)?;
+        let mut scenario = scenario::parse(&st.scenario_text).context("the scenario stored in state.json")?;
+        scenario.spec.patients = st.patients;
+        scenario.spec.seed = st.seed;
+        let summary = report::summarise(&scenario, &st.arms);
+        let lln = scenario.spec.outcomes.scale.lln();
+        for arm in &st.arms {
+            drawn.extend(lymphosim::plot::fan_chart(dir, arm, lln)?);
+            drawn.extend(lymphosim::plot::grade_areas(dir, arm, lln)?);
+        }
+        drawn.extend(lymphosim::plot::risk_curves(dir, &summary)?.into_iter().flatten());
+    }
+    if wp.exists() {
+        let text = std::fs::read_to_string(&wp).with_context(|| format!("reading {}", wp.display()))?;
+        let study =
+            lymphosim::work_precision::Study::from_csv(&text).with_context(|| format!("reading {}", wp.display()))?;
+        drawn.extend(lymphosim::plot::work_precision_figure(dir, &study)?);
+    }
+    if drawn.is_empty() {
+        anyhow::bail!(
+            "{} holds neither state.json (from `lymphosim run`) nor work-precision.csv (from `lymphosim bench work-precision`)",
+            dir.display()
+        );
+    }
+    for p in drawn {
+        println!("wrote {}", p.display());
+    }
     Ok(())
 }
 

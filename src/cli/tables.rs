@@ -91,6 +91,21 @@ pub(super) fn targets(a: &TargetsArgs) -> anyhow::Result<()> {
             }
         }
     }
+    if let Some(dir) = &a.plot_dir {
+        let met = rows.iter().filter(|r| r.within == Some(true)).count();
+        let evaluated = rows.iter().filter(|r| r.within.is_some()).count();
+        let title = format!(
+            "Model vs published targets: {met} of {evaluated} within tolerance ({})",
+            if a.cohort {
+                format!("typical patient and {}-patient cohorts", a.patients)
+            } else {
+                "typical patient; add --cohort for cohort targets".to_string()
+            }
+        );
+        for p in lymphosim::plot::calibration_figure(dir, &rows, &title)? {
+            eprintln!("wrote {}", p.display());
+        }
+    }
     if a.json {
         let arr: Vec<serde_json::Value> = rows
             .iter()

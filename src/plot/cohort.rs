@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{ensure_font, legend, plot_error, png_atomic, svg_atomic, FONT_FAMILY};
+use super::{legend, write_figure, Figure, FONT_FAMILY};
 use crate::cohort::report::Summary;
 use crate::cohort::summary::{ArmAccumulator, BAND_SUBSETS};
 use crate::error::Result;
@@ -124,26 +124,25 @@ fn fan<DB: DrawingBackend>(
     root.present().map_err(e)
 }
 
+struct Fan<'a> {
+    arm: &'a ArmAccumulator,
+    lln: f64,
+}
+
+impl Figure for Fan<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
+        let title = format!("{} ({} patients)", self.arm.name, self.arm.patients);
+        fan(root, self.arm, self.lln, &title)
+    }
+}
+
 /// Fan charts of ALC, CD4, CD8 and CD19 for one arm, as `<dir>/fan-<arm>.png` and `.svg`.
 pub fn fan_chart(dir: &Path, a: &ArmAccumulator, lln: f64) -> Result<[PathBuf; 2]> {
-    ensure_font()?;
-    let stem = dir.join(format!("fan-{}", slug(&a.name)));
-    let (png, svg) = (stem.with_extension("png"), stem.with_extension("svg"));
-    let title = format!("{} ({} patients)", a.name, a.patients);
-    let size = (1400, 1000);
-    png_atomic(&png, |tmp| {
-        fan(&BitMapBackend::new(tmp, size).into_drawing_area(), a, lln, &title).map_err(|m| plot_error(&png, m))
-    })?;
-    let mut s = String::new();
-    fan(
-        &SVGBackend::with_string(&mut s, size).into_drawing_area(),
-        a,
-        lln,
-        &title,
+    write_figure(
+        &dir.join(format!("fan-{}", slug(&a.name))),
+        (1400, 1000),
+        &Fan { arm: a, lln },
     )
-    .map_err(|m| plot_error(&svg, m))?;
-    svg_atomic(&svg, &s)?;
-    Ok([png, svg])
 }
 
 fn risk<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Summary) -> std::result::Result<(), String> {
@@ -227,19 +226,110 @@ fn risk<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Summary) -> std::
     root.present().map_err(e)
 }
 
+struct Risk<'a>(&'a Summary);
+
+impl Figure for Risk<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
+        risk(root, self.0)
+    }
+}
+
 /// Risk curves over the sweep (first base arm) as `<dir>/risk.png` and `.svg`; `None` without a sweep.
 pub fn risk_curves(dir: &Path, s: &Summary) -> Result<Option<[PathBuf; 2]>> {
     if s.sweep.is_empty() {
         return Ok(None);
     }
-    ensure_font()?;
-    let (png, svg) = (dir.join("risk.png"), dir.join("risk.svg"));
-    let size = (1200, 750);
-    png_atomic(&png, |tmp| {
-        risk(&BitMapBackend::new(tmp, size).into_drawing_area(), s).map_err(|m| plot_error(&png, m))
-    })?;
-    let mut text = String::new();
-    risk(&SVGBackend::with_string(&mut text, size).into_drawing_area(), s).map_err(|m| plot_error(&svg, m))?;
-    svg_atomic(&svg, &text)?;
-    Ok(Some([png, svg]))
+    write_figure(&dir.join("risk"), (1200, 750), &Risk(s)).map(Some)
+}
+
+/// Fill colours of CTCAE lymphopenia grades 0–4 in the stacked grade figure.
+const GRADE_FILL: [RGBColor; 5] = [
+    RGBColor(222, 235, 247),
+    RGBColor(254, 224, 139),
+    RGBColor(253, 174, 97),
+    RGBColor(244, 109, 67),
+    RGBColor(165, 0, 38),
+];
+
+struct GradeAreas<'a> {
+    arm: &'a ArmAccumulator,
+    lln: f64,
+}
+
+impl Figure for GradeAreas<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
+        let a = self.arm;
+        root.fill(&WHITE).map_err(e)?;
+        let months: Vec<f64> = a.band_days.iter().map(|d| d / DAYS_PER_MONTH).collect();
+        let t_end = months.last().copied().unwrap_or(1.0).max(1e-9);
+        // Cumulative percentages from the top grade down, so grade 4 sits at the bottom of the stack.
+        let pct = |k: usize, g: usize| -> f64 {
+            let n: u64 = a.grades[k].iter().sum();
+            if n == 0 {
+                0.0
+            } else {
+                100.0 * a.grades[k][g] as f64 / n as f64
+            }
+        };
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                format!(
+                    "{}: patients by CTCAE lymphopenia grade over time ({} patients, LLN {:.0} cells/µL)",
+                    a.name, a.patients, self.lln
+                ),
+                (FONT_FAMILY, 20),
+            )
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0f64..t_end, 0f64..100f64)
+            .map_err(e)?;
+        chart
+            .configure_mesh()
+            .x_desc("months since first dose")
+            .y_desc("patients (%)")
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .label_style((FONT_FAMILY, 14))
+            .axis_desc_style((FONT_FAMILY, 15))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(e)?;
+        let bounds = [
+            "grade 0 (ALC >= LLN)",
+            "grade 1 (800 to < LLN)",
+            "grade 2 (500-799)",
+            "grade 3 (200-499)",
+            "grade 4 (< 200)",
+        ];
+        // Stack from grade 4 (bottom) up to grade 0 (top).
+        let mut lower = vec![0.0; months.len()];
+        for g in (0..5).rev() {
+            let upper: Vec<f64> = (0..months.len()).map(|k| lower[k] + pct(k, g)).collect();
+            let poly: Vec<(f64, f64)> = months
+                .iter()
+                .zip(&upper)
+                .map(|(m, v)| (*m, *v))
+                .chain(months.iter().zip(&lower).rev().map(|(m, v)| (*m, *v)))
+                .collect();
+            let fill = GRADE_FILL[g];
+            chart
+                .draw_series(std::iter::once(Polygon::new(poly, fill.filled())))
+                .map_err(e)?
+                .label(bounds[g])
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], fill.filled()));
+            lower = upper;
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperRight, 13).map_err(e)?;
+        root.present().map_err(e)
+    }
+}
+
+/// The grade distribution over time for one arm, stacked areas, as `<dir>/grades-<arm>.png` and `.svg`.
+pub fn grade_areas(dir: &Path, a: &ArmAccumulator, lln: f64) -> Result<[PathBuf; 2]> {
+    write_figure(
+        &dir.join(format!("grades-{}", slug(&a.name))),
+        (1200, 650),
+        &GradeAreas { arm: a, lln },
+    )
 }

@@ -4,11 +4,13 @@
 //! Vera licence, `assets/fonts/`), so figures render on a machine without fontconfig or FreeType. Every figure
 //! is written as PNG and SVG, atomically (temporary file, then rename).
 
+mod calibration;
 mod cohort;
 mod patient;
 mod work_precision;
 
-pub use cohort::{fan_chart, risk_curves, slug};
+pub use calibration::calibration_figure;
+pub use cohort::{fan_chart, grade_areas, risk_curves, slug};
 pub use patient::patient_figure;
 pub use work_precision::work_precision_figure;
 
@@ -88,6 +90,31 @@ pub(crate) fn png_atomic(path: &Path, draw: impl FnOnce(&Path) -> Result<()>) ->
         source,
     })?;
     Ok(if existed { Written::Replaced } else { Written::Created })
+}
+
+/// A figure that can draw itself on any plotters backend (so one drawing serves PNG and SVG).
+pub(crate) trait Figure {
+    /// Draws the whole figure on `root`; errors are plotters' messages.
+    fn draw<DB: plotters::prelude::DrawingBackend>(
+        &self,
+        root: &plotters::prelude::DrawingArea<DB, plotters::coord::Shift>,
+    ) -> std::result::Result<(), String>;
+}
+
+/// Draws `fig` as `<stem>.png` and `<stem>.svg` (`size` in pixels), both written atomically.
+pub(crate) fn write_figure(stem: &Path, size: (u32, u32), fig: &impl Figure) -> Result<[PathBuf; 2]> {
+    use plotters::prelude::*;
+    ensure_font()?;
+    let (png, svg) = (stem.with_extension("png"), stem.with_extension("svg"));
+    png_atomic(&png, |tmp| {
+        fig.draw(&BitMapBackend::new(tmp, size).into_drawing_area())
+            .map_err(|m| plot_error(&png, m))
+    })?;
+    let mut text = String::new();
+    fig.draw(&SVGBackend::with_string(&mut text, size).into_drawing_area())
+        .map_err(|m| plot_error(&svg, m))?;
+    svg_atomic(&svg, &text)?;
+    Ok([png, svg])
 }
 
 /// Writes an SVG string atomically.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{ensure_font, legend, plot_error, png_atomic, svg_atomic, FONT_FAMILY};
+use super::{legend, write_figure, Figure, FONT_FAMILY};
 use crate::error::Result;
 use crate::model::{GradeScale, Model};
 use crate::regimen::{Administration, Drug};
@@ -168,19 +168,24 @@ pub fn patient_figure(
     scale: &GradeScale,
     title: &str,
 ) -> Result<[PathBuf; 2]> {
-    ensure_font()?;
-    let size = (1200, 900);
-    let png = path.with_extension("png");
-    let svg = path.with_extension("svg");
-    png_atomic(&png, |tmp| {
-        let root = BitMapBackend::new(tmp, size).into_drawing_area();
-        draw(&root, model, traj, admins, scale, title).map_err(|m| plot_error(&png, m))
-    })?;
-    let mut s = String::new();
-    {
-        let root = SVGBackend::with_string(&mut s, size).into_drawing_area();
-        draw(&root, model, traj, admins, scale, title).map_err(|m| plot_error(&svg, m))?;
+    struct One<'a> {
+        model: &'a Model,
+        traj: &'a Trajectory,
+        admins: &'a [Administration],
+        scale: &'a GradeScale,
+        title: &'a str,
     }
-    svg_atomic(&svg, &s)?;
-    Ok([png, svg])
+    impl Figure for One<'_> {
+        fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
+            draw(root, self.model, self.traj, self.admins, self.scale, self.title)
+        }
+    }
+    let fig = One {
+        model,
+        traj,
+        admins,
+        scale,
+        title,
+    };
+    write_figure(path, (1200, 900), &fig)
 }

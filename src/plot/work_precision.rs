@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{ensure_font, legend, plot_error, png_atomic, svg_atomic, FONT_FAMILY};
+use super::{legend, write_figure, Figure, FONT_FAMILY};
 use crate::error::Result;
 use crate::work_precision::{Study, TARGET_ERROR};
 
@@ -25,6 +25,14 @@ fn colour(i: usize) -> RGBColor {
     C[i % C.len()]
 }
 
+struct Diagram<'a>(&'a Study);
+
+impl Figure for Diagram<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
+        draw(root, self.0)
+    }
+}
+
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Study) -> std::result::Result<(), String> {
     let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
     root.fill(&WHITE).map_err(e)?;
@@ -32,8 +40,12 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Study) -> std::re
     title
         .draw_text(
             &format!(
-                "Work-precision: {} patients per regimen, 10 years, daily observations (lower left is better)",
-                s.patients
+                "Work-precision: {}10 years, daily observations (lower left is better)",
+                if s.patients > 0 {
+                    format!("{} patients per regimen, ", s.patients)
+                } else {
+                    String::new()
+                }
             ),
             &(FONT_FAMILY, 22).into_text_style(&title),
             (16, 12),
@@ -122,14 +134,5 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Study) -> std::re
 
 /// Draws `<dir>/work-precision.png` and `.svg`.
 pub fn work_precision_figure(dir: &Path, s: &Study) -> Result<[PathBuf; 2]> {
-    ensure_font()?;
-    let (png, svg) = (dir.join("work-precision.png"), dir.join("work-precision.svg"));
-    let size = (1800, 700);
-    png_atomic(&png, |tmp| {
-        draw(&BitMapBackend::new(tmp, size).into_drawing_area(), s).map_err(|m| plot_error(&png, m))
-    })?;
-    let mut text = String::new();
-    draw(&SVGBackend::with_string(&mut text, size).into_drawing_area(), s).map_err(|m| plot_error(&svg, m))?;
-    svg_atomic(&svg, &text)?;
-    Ok([png, svg])
+    write_figure(&dir.join("work-precision"), (1800, 700), &Diagram(s))
 }

@@ -148,6 +148,14 @@ fn calibration_report_json_has_the_documented_fields() {
     }
     let (ok, _, e) = lymphosim(&["calibration-report", "--params", "/no/such/file.toml"]);
     assert!(!ok && e.contains("/no/such/file.toml"), "{e}");
+    let d = tmp("calibration-figure");
+    let (ok, _, e) = lymphosim(&["calibration-report", "--plot-dir", d.to_str().unwrap()]);
+    assert!(ok, "{e}");
+    let svg = std::fs::read_to_string(d.join("calibration.svg")).unwrap();
+    assert!(
+        svg.contains("in units of the target&apos;s tolerance") || svg.contains("in units of the target's tolerance")
+    );
+    assert!(svg.contains("C16 CD4 week of year-1 nadir") && d.join("calibration.png").exists());
 }
 
 #[test]
@@ -164,7 +172,13 @@ fn work_precision_command_prints_a_table_and_writes_csv_and_figure() {
         dir.to_str().unwrap(),
     ]);
     assert!(ok, "{stderr}");
-    for needle in ["method/pk", "µs/patient", "rodas4/ode", "LU", "cheapest run with error <= 1e-5"] {
+    for needle in [
+        "method/pk",
+        "µs/patient",
+        "rodas4/ode",
+        "LU",
+        "cheapest run with error <= 1e-5",
+    ] {
         assert!(stdout.contains(needle), "table lacks {needle:?}:\n{stdout}");
     }
     let csv = std::fs::read_to_string(dir.join("work-precision.csv")).unwrap();
@@ -173,4 +187,8 @@ fn work_precision_command_prints_a_table_and_writes_csv_and_figure() {
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     let svg = std::fs::read_to_string(dir.join("work-precision.svg")).unwrap();
     assert!(svg.contains("time per patient (µs, one thread)") && svg.contains("max relative error"));
+    // Re-drawn from the CSV alone.
+    std::fs::remove_file(dir.join("work-precision.png")).unwrap();
+    let (ok, _, e) = lymphosim(&["plot", dir.to_str().unwrap()]);
+    assert!(ok && dir.join("work-precision.png").exists(), "{e}");
 }

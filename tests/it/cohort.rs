@@ -80,11 +80,41 @@ fn run_draws_fan_charts_and_risk_curves() {
         "risk.svg",
         "fan-switch-interval-months-6.png",
         "fan-switch-interval-months-36.svg",
+        "grades-switch-interval-months-6.png",
+        "grades-switch-interval-months-36.svg",
     ] {
         assert!(d.join(f).exists(), "{f} missing");
     }
     let svg = String::from_utf8(read(&d, "risk.svg")).unwrap();
     assert!(svg.contains("months from the last alemtuzumab infusion to cladribine") && svg.contains("patients (%)"));
+    let grades = String::from_utf8(read(&d, "grades-switch-interval-months-6.svg")).unwrap();
+    for needle in [
+        "grade 4 (&lt; 200)",
+        "grade 0 (ALC &gt;= LLN)",
+        "months since first dose",
+        "patients (%)",
+    ] {
+        assert!(grades.contains(needle), "grade figure lacks {needle:?}");
+    }
+    // `plot DIR` re-draws every figure from state.json alone.
+    for f in [
+        "risk.png",
+        "fan-switch-interval-months-6.png",
+        "grades-switch-interval-months-6.svg",
+    ] {
+        std::fs::remove_file(d.join(f)).unwrap();
+    }
+    let (ok, out, e) = lymphosim(&["plot", d.to_str().unwrap()]);
+    assert!(ok, "{e}");
+    for f in [
+        "risk.png",
+        "fan-switch-interval-months-6.png",
+        "grades-switch-interval-months-6.svg",
+    ] {
+        assert!(d.join(f).exists() && out.contains(f), "{f} not re-drawn:\n{out}");
+    }
+    let (ok, _, e) = lymphosim(&["plot", dir("empty").to_str().unwrap()]);
+    assert!(!ok && e.contains("state.json"), "{e}");
     let d2 = dir("noplots");
     let (ok, _, e) = lymphosim(&[
         "run",
