@@ -11,6 +11,7 @@
 //! - with exact drug propagation the problem is no longer stiff and the explicit Dopri5 is cheapest;
 //! - the error against a tight reference is 5 to 100 times the requested tolerance for every adaptive method:
 //!   tolerances bound the error per step, and ten years are many steps.
+//!
 //! For a cohort-wide version with a figure, run `lymphosim bench work-precision --quick`.
 
 use std::time::Instant;
