@@ -77,7 +77,7 @@ pub fn parse_weight(s: &str) -> Result<(String, f64)> {
 
 /// Signed deviation of the model from the target in units of its tolerance: within tolerance is `[-1, 1]` for a
 /// `±` tolerance; a range counts only the distance outside it, over its half-width (0 anywhere inside). A grade
-/// distribution gives its largest component deviation (≥ 0); a value that never came gives [`CAP`]. `None`
+/// distribution gives its largest component deviation (≥ 0); a value that never came gives the cap (10). `None`
 /// when not evaluated.
 pub fn signed_deviation(c: &Comparison) -> Option<f64> {
     let m = c.model?;

@@ -3,7 +3,7 @@
 //! Every parameter is declared once in the table below: field name, the symbol used in the model
 //! guide (`docs/model.md`), its constraint, its default for a typical 35-year-old, 70 kg patient with a
 //! creatinine clearance of 100 mL/min, and its evidence flag:
-//! **[lit]** a published figure, **[label]** a product label, **[fit]** a first guess chosen to reproduce
+//! **\[lit\]** a published figure, **\[label\]** a product label, **\[fit\]** a first guess chosen to reproduce
 //! published kinetics (to be calibrated). Time-based rates are stored per day even where the source gives
 //! them per hour; the conversions happen here, through [`crate::units`], and nowhere else.
 
@@ -165,49 +165,49 @@ model_params! {
     // ---------------------------------------------------------------- baselines
     /// Baseline CD4+ T cells (cells/µL). CLARITY baseline median [lit: Soelberg Sørensen 2017].
     cd4_0: "CD40", "cells/uL", "[lit] CLARITY baseline median", Positive = 851.0;
-    /// Baseline CD8+ T cells (cells/µL). CLARITY baseline median [lit].
+    /// Baseline CD8+ T cells (cells/µL). CLARITY baseline median \[lit\].
     cd8_0: "CD80", "cells/uL", "[lit] CLARITY baseline median", Positive = 378.0;
-    /// Baseline CD19+ B cells (cells/µL). CLARITY baseline median [lit].
+    /// Baseline CD19+ B cells (cells/µL). CLARITY baseline median \[lit\].
     cd19_0: "B0", "cells/uL", "[lit] CLARITY baseline median", Positive = 205.0;
-    /// Baseline NK cells (cells/µL). MS cohort mean [lit].
+    /// Baseline NK cells (cells/µL). MS cohort mean \[lit\].
     nk_0: "NK0", "cells/uL", "[lit] MS cohort mean", Positive = 180.0;
-    /// Baseline absolute lymphocyte count (cells/µL). CLARITY baseline median [lit]. ALC is the modelled
+    /// Baseline absolute lymphocyte count (cells/µL). CLARITY baseline median \[lit\]. ALC is the modelled
     /// subsets scaled by `alc_0 / (cd4_0 + cd8_0 + cd19_0 + nk_0)`.
     alc_0: "ALC0", "cells/uL", "[lit] CLARITY baseline median", Positive = 1860.0;
-    /// Naive fraction of CD4 at baseline. [fit] typical adult phenotype.
+    /// Naive fraction of CD4 at baseline. \[fit\] typical adult phenotype.
     naive_fraction_cd4: "fN4", "1", "[fit] typical adult phenotype", OpenFraction = 0.45;
-    /// Naive fraction of CD8 at baseline. [fit].
+    /// Naive fraction of CD8 at baseline. \[fit\].
     naive_fraction_cd8: "fN8", "1", "[fit] typical adult phenotype", OpenFraction = 0.35;
-    /// Naive (transitional) fraction of B cells at baseline. [fit].
+    /// Naive (transitional) fraction of B cells at baseline. \[fit\].
     naive_fraction_b: "fBN", "1", "[fit] typical adult phenotype", OpenFraction = 0.70;
 
     // ---------------------------------------------------------------- T cells
     /// Naive CD4 death rate (/day): half-life 4.2 years [lit: Vrisekoop 2008, den Braber 2012].
     death_naive_cd4: "dN4", "1/day", "[lit] deuterium labelling, t1/2 4.2 y", Positive = 0.00045;
-    /// Naive CD8 death rate (/day): half-life 6.5 years [lit].
+    /// Naive CD8 death rate (/day): half-life 6.5 years \[lit\].
     death_naive_cd8: "dN8", "1/day", "[lit] deuterium labelling, t1/2 6.5 y", Positive = 0.0003;
     /// Fraction of naive T-cell production from the thymus at age 35 (the rest is peripheral division).
     /// [lit qualitative: den Braber 2012; value fit].
     thymic_fraction: "fthy", "1", "[lit qualitative] den Braber 2012; value fit", Fraction = 0.15;
     /// Patient age (years); thymic output scales as `exp(-lambda (age - 35))`.
     age_years: "age", "year", "covariate", Positive = 35.0;
-    /// Decline of thymic output with age (/year). [fit].
+    /// Decline of thymic output with age (/year). \[fit\].
     thymic_decline_per_year: "lambda", "1/year", "[fit]", NonNegative = 0.03;
-    /// Naive → memory conversion of CD4 (/day). [fit].
+    /// Naive → memory conversion of CD4 (/day). \[fit\].
     activation_cd4: "a4", "1/day", "[fit]", NonNegative = 1e-4;
-    /// Naive → memory conversion of CD8 (/day). [fit].
+    /// Naive → memory conversion of CD8 (/day). \[fit\].
     activation_cd8: "a8", "1/day", "[fit]", NonNegative = 1e-4;
     /// Memory CD4 death rate (/day): half-life 0.4–0.7 years [lit: Macallan/De Boer].
     death_memory_cd4: "dM4", "1/day", "[lit] memory t1/2 0.4-0.7 y", Positive = 0.005;
-    /// Memory CD8 death rate (/day) [lit].
+    /// Memory CD8 death rate (/day) \[lit\].
     death_memory_cd8: "dM8", "1/day", "[lit] memory t1/2 0.4-0.7 y", Positive = 0.005;
-    /// Maximal extra memory proliferation when the memory pool is empty (H → 1 + κ). [fit].
+    /// Maximal extra memory proliferation when the memory pool is empty (H → 1 + κ). \[fit\].
     kappa_memory: "kappaM", "1", "[fit] lymphopenia-induced proliferation", NonNegative = 4.0;
-    /// Hill exponent of memory homeostasis. [fit].
+    /// Hill exponent of memory homeostasis. \[fit\].
     hill_memory: "hM", "1", "[fit]", Positive = 1.0;
-    /// Maximal extra naive proliferation when the naive pool is empty. [fit].
+    /// Maximal extra naive proliferation when the naive pool is empty. \[fit\].
     kappa_naive: "kappaN", "1", "[fit]", NonNegative = 1.0;
-    /// Hill exponent of naive homeostasis. [fit].
+    /// Hill exponent of naive homeostasis. \[fit\].
     hill_naive: "hN", "1", "[fit]", Positive = 1.0;
 
     // ---------------------------------------------------------------- B cells, NK, feedback
@@ -215,17 +215,17 @@ model_params! {
     death_naive_b: "dBN", "1/day", "[lit] Macallan 2005", Positive = 0.02;
     /// Memory B death rate (/day) [lit: Macallan 2005].
     death_memory_b: "dBM", "1/day", "[lit] Macallan 2005", Positive = 0.02;
-    /// Naive → memory B conversion (/day). [fit].
+    /// Naive → memory B conversion (/day). \[fit\].
     activation_b: "aB", "1/day", "[fit]", NonNegative = 0.001;
-    /// Recovery rate of the bone-marrow precursor capacity (/day). [fit].
+    /// Recovery rate of the bone-marrow precursor capacity (/day). \[fit\].
     precursor_recovery: "kP", "1/day", "[fit]", Positive = 0.012;
-    /// Gain of the lymphopenia feedback (BAFF/IL-7-like) on B-cell output. [fit].
+    /// Gain of the lymphopenia feedback (BAFF/IL-7-like) on B-cell output. \[fit\].
     feedback_gain: "kappaF", "1", "[fit]", NonNegative = 1.0;
-    /// Exponent of the feedback signal in the lymphopenia ratio. [fit].
+    /// Exponent of the feedback signal in the lymphopenia ratio. \[fit\].
     feedback_exponent: "gamma", "1", "[fit]", Positive = 0.5;
-    /// Relaxation rate of the feedback signal (/day): 1/90. [fit].
+    /// Relaxation rate of the feedback signal (/day): 1/90. \[fit\].
     feedback_rate: "kF", "1/day", "[fit]", Positive = 1.0 / 90.0;
-    /// Cap on the lymphopenia ratio L0/L. [fit].
+    /// Cap on the lymphopenia ratio L0/L. \[fit\].
     feedback_max: "Fmax", "1", "[fit]", AtLeastOne = 4.0;
     /// NK death rate (/day): turnover ≈ 2 %/day [lit: De Boer 2003].
     death_nk: "dNK", "1/day", "[lit] De Boer 2003", Positive = 0.03;
@@ -237,23 +237,23 @@ model_params! {
     alem_clearance_l_per_day: "CLA", "L/day", "[label/fit] label Cmax of courses 1 and 2", Positive = 2.17;
     /// Alemtuzumab concentration at half-maximal lysis (µg/mL); in-vivo lytic threshold 0.1–0.16 [lit: Marsh 2016].
     alem_ec50: "EC50A", "ug/mL", "[lit] lytic threshold 0.1-0.16 ug/mL", Positive = 0.15;
-    /// Maximal alemtuzumab kill rate of fully susceptible cells (/day). [fit].
+    /// Maximal alemtuzumab kill rate of fully susceptible cells (/day). \[fit\].
     alem_kill_max: "kA", "1/day", "[fit]", NonNegative = 6.0;
-    /// Relative alemtuzumab susceptibility of T cells [lit ordering: Rao 2012; value fit].
+    /// Relative alemtuzumab susceptibility of T cells \[lit ordering: Rao 2012; value fit\].
     alem_susceptibility_t: "sT", "1", "[lit ordering] Rao 2012; value fit", NonNegative = 1.0;
-    /// Relative alemtuzumab susceptibility of B cells [lit ordering; value fit].
+    /// Relative alemtuzumab susceptibility of B cells \[lit ordering; value fit\].
     alem_susceptibility_b: "sB_A", "1", "[lit ordering] Rao 2012; value fit", NonNegative = 1.0;
-    /// Relative alemtuzumab susceptibility of NK cells [lit ordering; value fit].
+    /// Relative alemtuzumab susceptibility of NK cells \[lit ordering; value fit\].
     alem_susceptibility_nk: "sNK_A", "1", "[lit ordering] Rao 2012; value fit", NonNegative = 0.3;
-    /// Protected floor of naive T cells, as a fraction of baseline. [fit].
+    /// Protected floor of naive T cells, as a fraction of baseline. \[fit\].
     floor_naive_t: "phiN", "1", "[fit] CARE-MS month 1", FloorFraction = 0.0;
     /// Protected floor of memory CD4, fraction of baseline. [fit: CARE-MS month-1 means].
     floor_memory_cd4: "phiM4", "1", "[fit] CARE-MS month 1", FloorFraction = 0.08;
-    /// Protected floor of memory CD8, fraction of baseline. [fit].
+    /// Protected floor of memory CD8, fraction of baseline. \[fit\].
     floor_memory_cd8: "phiM8", "1", "[fit] CARE-MS month 1", FloorFraction = 0.23;
-    /// Protected floor of B cells (naive and memory), fraction of baseline. [fit].
+    /// Protected floor of B cells (naive and memory), fraction of baseline. \[fit\].
     floor_b: "phiB", "1", "[fit] CARE-MS month 1", FloorFraction = 0.02;
-    /// Protected floor of NK cells, fraction of baseline. [fit].
+    /// Protected floor of NK cells, fraction of baseline. \[fit\].
     floor_nk: "phiNK", "1", "[fit] CARE-MS month 1", FloorFraction = 0.35;
 
     // ---------------------------------------------------------------- cladribine PK
@@ -261,29 +261,29 @@ model_params! {
     clad_bioavailability: "F", "1", "[lit] Hermann 2019", Fraction = 0.40;
     /// Absorption rate (/day): 3 /h, tmax ≈ 0.5 h [lit: Hermann 2019].
     clad_ka_per_day: "ka", "1/day", "[lit] Hermann 2019, 3/h", Positive = per_hour_to_per_day(3.0);
-    /// Renal clearance at CrCL 100 mL/min (L/day): 22.2 L/h [lit/label].
+    /// Renal clearance at CrCL 100 mL/min (L/day): 22.2 L/h \[lit/label\].
     clad_renal_cl_l_per_day: "CLR", "L/day", "[lit/label] 22.2 L/h", NonNegative = per_hour_to_per_day(22.2);
-    /// Non-renal clearance (L/day): 23.4 L/h [lit/label].
+    /// Non-renal clearance (L/day): 23.4 L/h \[lit/label\].
     clad_nonrenal_cl_l_per_day: "CLNR", "L/day", "[lit/label] 23.4 L/h", NonNegative = per_hour_to_per_day(23.4);
     /// Creatinine clearance (mL/min); renal clearance scales with CrCL / 100 mL/min.
     creatinine_clearance_ml_min: "CrCL", "mL/min", "covariate", NonNegative = 100.0;
-    /// Central volume (L) [lit/label split fit; Vss ≈ 490 L].
+    /// Central volume (L) \[lit/label split fit; Vss ≈ 490 L\].
     clad_v1_l: "V1", "L", "[lit/label, split fit] Vss 485-490 L", Positive = 90.0;
-    /// Peripheral volume (L) [lit/label split fit].
+    /// Peripheral volume (L) \[lit/label split fit\].
     clad_v2_l: "V2", "L", "[lit/label, split fit]", Positive = 400.0;
     /// Inter-compartmental clearance (L/day): 15 L/h [fit to terminal t1/2 ≈ 24 h].
     clad_q_l_per_day: "Q", "L/day", "[lit/label, split fit] 15 L/h", Positive = per_hour_to_per_day(15.0);
-    /// Decay of the intracellular nucleotide signal (/day): Cd-ATP half-life 10 h [lit].
+    /// Decay of the intracellular nucleotide signal (/day): Cd-ATP half-life 10 h \[lit\].
     clad_kz_per_day: "kZ", "1/day", "[lit] Cd-ATP intracellular t1/2 10 h", Positive = half_life_hours_to_rate_per_day(10.0);
     /// Exposure that gives unit apoptotic damage (ng·day/mL). [fit: nadir timing].
     clad_zref: "Zref", "ng*day/mL", "[fit] nadir timing", Positive = 4.0;
     /// Rate at which damage follows exposure (/day). [fit: nadirs in weeks 5–16].
     clad_kd_per_day: "kD", "1/day", "[fit] nadir timing", Positive = 0.05;
-    /// Damage giving half-maximal cladribine kill. [fit].
+    /// Damage giving half-maximal cladribine kill. \[fit\].
     clad_d50: "D50", "1", "[fit]", Positive = 1.0;
 
     // ---------------------------------------------------------------- cladribine kill rates
-    /// Maximal cladribine kill rate of naive CD4 (/day) [lit ordering dCK/5'-NT; value fit].
+    /// Maximal cladribine kill rate of naive CD4 (/day) \[lit ordering dCK/5'-NT; value fit\].
     clad_kill_n4: "kmaxC_N4", "1/day", "[lit ordering] B >> T > NK; value fit", NonNegative = 0.25;
     /// Maximal cladribine kill rate of memory CD4 (/day).
     clad_kill_m4: "kmaxC_M4", "1/day", "[lit ordering] B >> T > NK; value fit", NonNegative = 0.06;

@@ -67,7 +67,7 @@ pub struct Covariates {
     pub crcl_sd: f64,
     /// Allowed creatinine clearance range (mL/min).
     pub crcl_range: (f64, f64),
-    /// Probability of neutralising anti-alemtuzumab antibodies after course 2 (about 31 % [lit]).
+    /// Probability of neutralising anti-alemtuzumab antibodies after course 2 (about 31 % \[lit\]).
     pub nab_probability: f64,
 }
 
@@ -93,29 +93,29 @@ impl Default for Covariates {
 pub struct Variability {
     /// CV of baseline ALC, CD4, CD8, CD19, NK (in that order) [lit: MS cohort SDs].
     pub baseline_cv: [f64; 5],
-    /// Correlation between any two baseline counts (one common value) [assumption].
+    /// Correlation between any two baseline counts (one common value) \[assumption\].
     pub baseline_correlation: f64,
-    /// SD of the naive fractions on the logit scale [fit].
+    /// SD of the naive fractions on the logit scale \[fit\].
     pub naive_fraction_logit_sd: f64,
     /// CV of cladribine clearance (renal and non-renal together).
     pub clad_clearance_cv: f64,
     /// SD of cladribine bioavailability on the logit scale (0.25 ≈ CV 15 % at F = 0.4).
     pub clad_bioavailability_logit_sd: f64,
-    /// CV of alemtuzumab clearance [lit].
+    /// CV of alemtuzumab clearance \[lit\].
     pub alem_clearance_cv: f64,
-    /// CV of alemtuzumab central volume [lit].
+    /// CV of alemtuzumab central volume \[lit\].
     pub alem_volume_cv: f64,
-    /// CV of the protected floor, shared by the T subsets [fit].
+    /// CV of the protected floor, shared by the T subsets \[fit\].
     pub t_floor_cv: f64,
-    /// CV of memory proliferation capacity κM [fit].
+    /// CV of memory proliferation capacity κM \[fit\].
     pub kappa_memory_cv: f64,
-    /// CV of thymic output [fit].
+    /// CV of thymic output \[fit\].
     pub thymic_cv: f64,
-    /// CV of marrow B output recovery kP [fit].
+    /// CV of marrow B output recovery kP \[fit\].
     pub marrow_recovery_cv: f64,
-    /// CV of the cladribine sensitivity factor shared by every kill rate [calibrated].
+    /// CV of the cladribine sensitivity factor shared by every kill rate \[calibrated\].
     pub clad_sensitivity_cv: f64,
-    /// CV of the extra cladribine sensitivity factor of B cells [calibrated].
+    /// CV of the extra cladribine sensitivity factor of B cells \[calibrated\].
     pub clad_b_sensitivity_cv: f64,
 }
 
