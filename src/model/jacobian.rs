@@ -45,15 +45,12 @@ impl Model {
         let p = self.params();
         let k = &self.k;
         let b = &k.baseline;
-        let ca = e.alemtuzumab_ug_per_ml.max(0.0);
-        let alem = p.alem_kill_max * ca / (p.alem_ec50 + ca);
-        let (ka_t, ka_b, ka_nk) = (
-            alem * p.alem_susceptibility_t,
-            alem * p.alem_susceptibility_b,
-            alem * p.alem_susceptibility_nk,
-        );
-        let dmg = e.cladribine_damage.max(0.0);
-        let clad = dmg / (p.clad_d50 + dmg);
+        let super::Hazards {
+            alem_t: ka_t,
+            alem_b: ka_b,
+            alem_nk: ka_nk,
+            clad,
+        } = self.hazards(e);
         *jac = [[0.0; cell::COUNT]; cell::COUNT];
         let fl = &k.floor;
 

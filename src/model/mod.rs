@@ -84,6 +84,19 @@ pub struct Model {
     pub(crate) k: Derived,
 }
 
+/// Drug hazards at one exposure.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hazards {
+    /// Alemtuzumab kill rate of T cells above their floor (/day).
+    pub alem_t: f64,
+    /// Alemtuzumab kill rate of B cells above their floor (/day).
+    pub alem_b: f64,
+    /// Alemtuzumab kill rate of NK cells above their floor (/day).
+    pub alem_nk: f64,
+    /// Fraction of the maximal cladribine kill rates in effect, `D / (D50 + D)`.
+    pub clad: f64,
+}
+
 #[inline]
 fn homeostasis(x: f64, kappa: f64, hill: f64) -> f64 {
     let xh = if hill == 1.0 { x } else { x.max(0.0).powf(hill) };
@@ -241,6 +254,21 @@ impl Model {
         dd[drug::D] = p.clad_kd_per_day * (d[drug::Z] / p.clad_zref - d[drug::D]);
     }
 
+    /// The drug hazards under exposure `e`: what the right-hand side and its Jacobian share.
+    #[inline]
+    pub(crate) fn hazards(&self, e: Exposure) -> Hazards {
+        let p = &self.params;
+        let ca = e.alemtuzumab_ug_per_ml.max(0.0);
+        let alem = p.alem_kill_max * ca / (p.alem_ec50 + ca);
+        let dmg = e.cladribine_damage.max(0.0);
+        Hazards {
+            alem_t: alem * p.alem_susceptibility_t,
+            alem_b: alem * p.alem_susceptibility_b,
+            alem_nk: alem * p.alem_susceptibility_nk,
+            clad: dmg / (p.clad_d50 + dmg),
+        }
+    }
+
     /// Right-hand side of the cell and feedback states (cells/µL/day; per day for `PB`, `F`) under the
     /// drug exposure `e`.
     #[inline]
@@ -249,16 +277,12 @@ impl Model {
         let k = &self.k;
         let b = &k.baseline;
 
-        // Drug hazards (/day).
-        let ca = e.alemtuzumab_ug_per_ml.max(0.0);
-        let alem = p.alem_kill_max * ca / (p.alem_ec50 + ca);
-        let (ka_t, ka_b, ka_nk) = (
-            alem * p.alem_susceptibility_t,
-            alem * p.alem_susceptibility_b,
-            alem * p.alem_susceptibility_nk,
-        );
-        let dmg = e.cladribine_damage.max(0.0);
-        let clad = dmg / (p.clad_d50 + dmg);
+        let Hazards {
+            alem_t: ka_t,
+            alem_b: ka_b,
+            alem_nk: ka_nk,
+            clad,
+        } = self.hazards(e);
 
         let n4 = c[cell::N4];
         let m4 = c[cell::M4];
