@@ -4,7 +4,7 @@
 //!
 //! What to look at: the typical patient on the `sequence` regimen (two alemtuzumab courses, cladribine a year
 //! later), ten years, observed daily. Each method runs with the drugs propagated exactly (`exact`: only the nine
-//! cell states are integrated) and with the drugs inside the ODE (`ode`: 15 states, with oral absorption at
+//! cell states are integrated) and with the drugs inside the ODE (`ode`: 16 states, with oral absorption at
 //! 72 /day — a stiff mode). Watch three things:
 //! - explicit methods need tens of thousands of steps once the stiff drug modes are in the ODE; the L-stable
 //!   Rosenbrock method (rodas4) does not;

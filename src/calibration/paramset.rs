@@ -82,13 +82,31 @@ struct RawSet {
     variability: BTreeMap<String, f64>,
 }
 
-/// The shipped parameter set: reference model v1 calibrated against the shared targets (`data/params-v1-calibrated.toml`).
-pub const SHIPPED: &str = include_str!("../../data/params-v1-calibrated.toml");
+/// Model variants: `v1` is the reference model; `v2` adds the impairment signal `R` that suppresses
+/// lymphopenia-induced T-cell proliferation after cladribine (`clad_prolif_inhibition`, which must be 0 in v1,
+/// and `clad_kr_per_day`).
+pub const MODELS: [&str; 2] = ["v1", "v2"];
+
+/// First guess of `clad_prolif_inhibition` when a fit turns a v1 set into v2.
+pub const V2_FIRST_GUESS_INHIBITION: f64 = 10.0;
+
+/// The shipped parameter set, the default everywhere: model v2 calibrated against the shared targets
+/// (`data/params-v2-calibrated.toml`, fitted from [`SHIPPED_V1`]; see `docs/calibration.md`).
+pub const SHIPPED: &str = include_str!("../../data/params-v2-calibrated.toml");
+
+/// Reference model v1 calibrated against the shared targets (`data/params-v1-calibrated.toml`): kept beside v2
+/// for comparison, loaded with `--params v1`.
+pub const SHIPPED_V1: &str = include_str!("../../data/params-v1-calibrated.toml");
 
 impl ParamSet {
     /// The shipped calibrated set (see [`SHIPPED`]).
     pub fn shipped() -> Self {
         Self::from_toml(SHIPPED).expect("the shipped parameter set is valid")
+    }
+
+    /// The calibrated v1 set (see [`SHIPPED_V1`]).
+    pub fn shipped_v1() -> Self {
+        Self::from_toml(SHIPPED_V1).expect("the shipped v1 parameter set is valid")
     }
 
     /// Parses a parameter-set file.
@@ -108,10 +126,10 @@ impl ParamSet {
                     .to_string(),
             )
         })?;
-        if raw.model != "v1" {
+        if !MODELS.contains(&raw.model.as_str()) {
             return Err(err(
                 "model".into(),
-                format!("only model \"v1\" exists, got {:?}", raw.model),
+                format!("must be one of {MODELS:?}, got {:?}", raw.model),
             ));
         }
         let mut typical = ModelParams::reference_v1();
@@ -126,6 +144,15 @@ impl ParamSet {
         typical
             .validate()
             .map_err(|e| err("parameters".into(), e.to_string()))?;
+        if raw.model == "v1" && typical.clad_prolif_inhibition != 0.0 {
+            return Err(err(
+                "parameters.clad_prolif_inhibition".into(),
+                format!(
+                    "is a model v2 parameter and must be 0 in a v1 set, got {} (set model = \"v2\")",
+                    typical.clad_prolif_inhibition
+                ),
+            ));
+        }
         let mut variability = Variability::default();
         for (k, v) in &raw.variability {
             if !variability.set(k, *v) {
@@ -157,7 +184,10 @@ impl ParamSet {
                 .collect(),
         };
         let body = toml::to_string(&raw).unwrap_or_default();
-        format!("# lymphosim parameter set (reference model v1); load with --params FILE\n{body}")
+        format!(
+            "# lymphosim parameter set (model {}); load with --params FILE\n{body}",
+            self.model
+        )
     }
 }
 
@@ -179,6 +209,10 @@ mod tests {
         assert!(e.to_string().contains("death_nk"));
         let e = ParamSet::from_toml("model = \"v9\"\n").unwrap_err();
         assert_eq!(e.path, "model");
+        let e = ParamSet::from_toml("model = \"v1\"\n[parameters]\nclad_prolif_inhibition = 2\n").unwrap_err();
+        assert_eq!(e.path, "parameters.clad_prolif_inhibition");
+        let v2 = ParamSet::from_toml("model = \"v2\"\n[parameters]\nclad_prolif_inhibition = 2\n").unwrap();
+        assert_eq!(v2.typical.clad_prolif_inhibition, 2.0);
         let e = ParamSet::from_toml("model = \"v1\"\ncolour = 1\n").unwrap_err();
         assert!(e.to_string().contains("colour"), "{e}");
     }

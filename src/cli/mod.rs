@@ -96,6 +96,11 @@ struct CalibrateArgs {
     /// Starting parameter set (default: reference v1's first guesses).
     #[arg(long, value_name = "FILE.toml")]
     start: Option<PathBuf>,
+    /// Model variant of the fitted set: v1, or v2 (v1 plus the impairment signal that suppresses
+    /// lymphopenia-induced T-cell proliferation after cladribine; `clad_prolif_inhibition` starts at 10 when the
+    /// start set has it at 0).
+    #[arg(long, default_value = "v1")]
+    model: String,
     /// Patients per cohort for cohort targets (0: typical-patient targets only).
     #[arg(long, default_value_t = 500)]
     patients: u64,
@@ -152,7 +157,7 @@ struct RunArgs {
     #[arg(long)]
     no_plots: bool,
     /// Parameter set replacing the population's typical values and variability
-    /// (default: the shipped calibrated set; `reference` for v1's first guesses).
+    /// (default: the shipped calibrated v2 set; `v1` for the calibrated v1 set; `reference` for v1's first guesses).
     #[arg(long, value_name = "FILE.toml")]
     params: Option<String>,
 }
@@ -191,6 +196,7 @@ fn load_params(spec: Option<&str>) -> anyhow::Result<lymphosim::calibration::par
     match spec {
         None => Ok(ParamSet::shipped()),
         Some("reference") => Ok(ParamSet::default()),
+        Some("v1") => Ok(ParamSet::shipped_v1()),
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("reading parameter set {path}"))?;
             Ok(ParamSet::from_toml(&text).with_context(|| format!("in {path}"))?)
@@ -213,7 +219,7 @@ struct SolverArgs {
     /// Integration method (see `lymphosim methods`).
     #[arg(long, default_value = "dopri5")]
     method: String,
-    /// Drug representation: `exact` (closed-form propagation) or `ode` (full 15-state ODE).
+    /// Drug representation: `exact` (closed-form propagation) or `ode` (full 16-state ODE).
     #[arg(long, default_value = "exact")]
     pk: String,
     /// Relative tolerance.
@@ -258,7 +264,7 @@ struct PatientArgs {
     /// Do not draw the figure (PNG and SVG beside the CSV).
     #[arg(long)]
     no_plots: bool,
-    /// Parameter set for the typical patient (default: the shipped calibrated set; `reference` for v1's first guesses).
+    /// Parameter set for the typical patient (default: the shipped calibrated v2 set; `v1` for the calibrated v1 set; `reference` for v1's first guesses).
     #[arg(long, value_name = "FILE.toml")]
     params: Option<String>,
     #[command(flatten)]
@@ -280,7 +286,7 @@ struct TargetsArgs {
     /// Targets table (default: the embedded copy of the shared calibration-targets.csv).
     #[arg(long, value_name = "FILE.csv")]
     file: Option<PathBuf>,
-    /// Parameter set to evaluate (default: the shipped calibrated set; `reference` for v1's first guesses).
+    /// Parameter set to evaluate (default: the shipped calibrated v2 set; `v1` for the calibrated v1 set; `reference` for v1's first guesses).
     #[arg(long, value_name = "FILE.toml")]
     params: Option<String>,
     /// Print a JSON array of objects with id, model, target, tolerance, within, note.

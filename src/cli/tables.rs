@@ -193,6 +193,28 @@ pub(super) fn calibrate(a: &CalibrateArgs) -> anyhow::Result<()> {
         }
         None => ParamSet::default(),
     };
+    let mut start = start;
+    match a.model.as_str() {
+        "v1" if start.typical.clad_prolif_inhibition != 0.0 => anyhow::bail!(
+            "--model v1: the start set has clad_prolif_inhibition = {} (a v2 parameter); use --model v2",
+            start.typical.clad_prolif_inhibition
+        ),
+        "v1" => start.model = "v1".into(),
+        "v2" => {
+            start.model = "v2".into();
+            if start.typical.clad_prolif_inhibition == 0.0 {
+                start.typical.clad_prolif_inhibition = lymphosim::calibration::paramset::V2_FIRST_GUESS_INHIBITION;
+            }
+        }
+        other => anyhow::bail!("--model: must be v1 or v2, got {other:?}"),
+    }
+    if start.model == "v1"
+        && fit
+            .iter()
+            .any(|f| matches!(f.name().as_str(), "clad_prolif_inhibition" | "clad_kr_per_day"))
+    {
+        anyhow::bail!("--params: clad_prolif_inhibition and clad_kr_per_day belong to model v2; add --model v2");
+    }
     let spec = LossSpec {
         targets: ts,
         patients: a.patients,

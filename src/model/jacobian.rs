@@ -37,6 +37,8 @@ pub struct ExposurePartials {
     pub alemtuzumab: CellState,
     /// `∂f/∂D`: per unit of cladribine damage signal (cells/µL/day).
     pub damage: CellState,
+    /// `∂f/∂R`: per unit of the v2 impairment signal (cells/µL/day; zero in v1).
+    pub impairment: CellState,
 }
 
 impl Model {
@@ -51,6 +53,15 @@ impl Model {
             alem_nk: ka_nk,
             clad,
         } = self.hazards(e);
+        // Model v2: only the fraction g of the lymphopenia-induced proliferation survives the impairment.
+        let g = 1.0 / (1.0 + p.clad_prolif_inhibition * e.impairment.max(0.0));
+        let lip_slope = |slope: f64| {
+            if p.clad_prolif_inhibition == 0.0 {
+                slope
+            } else {
+                1.0 + g * (slope - 1.0)
+            }
+        };
         *jac = [[0.0; cell::COUNT]; cell::COUNT];
         let fl = &k.floor;
 
@@ -78,12 +89,12 @@ impl Model {
             } else {
                 (k.prolif_m8, p.death_memory_cd8, p.clad_kill_m8)
             };
-            jac[n][n] = prolif_n * homeostasis_slope(c[n] / b[n], p.kappa_naive, p.hill_naive)
+            jac[n][n] = prolif_n * lip_slope(homeostasis_slope(c[n] / b[n], p.kappa_naive, p.hill_naive))
                 - loss_n
                 - ka_t * step_above(c[n], fl[n])
                 - kill_n * clad;
             jac[m][n] = activation;
-            jac[m][m] = prolif_m * homeostasis_slope(c[m] / b[m], p.kappa_memory, p.hill_memory)
+            jac[m][m] = prolif_m * lip_slope(homeostasis_slope(c[m] / b[m], p.kappa_memory, p.hill_memory))
                 - death_m
                 - ka_t * step_above(c[m], fl[m])
                 - kill_m * clad;
@@ -119,7 +130,25 @@ impl Model {
         let mut out = ExposurePartials {
             alemtuzumab: [0.0; cell::COUNT],
             damage: [0.0; cell::COUNT],
+            impairment: [0.0; cell::COUNT],
         };
+        let ip = p.clad_prolif_inhibition;
+        let r = e.impairment;
+        if ip > 0.0 && r > 0.0 {
+            // d/dR of prolif · x · (1 + (H − 1) / (1 + IpC · R)).
+            let dg = -ip / (1.0 + ip * r).powi(2);
+            let k = &self.k;
+            let b = &k.baseline;
+            for (i, prolif, kappa, hill) in [
+                (cell::N4, k.prolif_n4, p.kappa_naive, p.hill_naive),
+                (cell::M4, k.prolif_m4, p.kappa_memory, p.hill_memory),
+                (cell::N8, k.prolif_n8, p.kappa_naive, p.hill_naive),
+                (cell::M8, k.prolif_m8, p.kappa_memory, p.hill_memory),
+            ] {
+                let h = super::homeostasis(c[i] / b[i], kappa, hill);
+                out.impairment[i] = prolif * c[i] * (h - 1.0) * dg;
+            }
+        }
         let ca = e.alemtuzumab_ug_per_ml;
         if ca > 0.0 {
             let slope = p.alem_kill_max * p.alem_ec50 / (p.alem_ec50 + ca).powi(2);
@@ -154,7 +183,7 @@ impl Model {
         out
     }
 
-    /// Writes the Jacobian of [`Model::full_rhs`] (15 × 15, drugs first) at `y` into `jac`. The drug block is
+    /// Writes the Jacobian of [`Model::full_rhs`] (16 × 16, drugs first) at `y` into `jac`. The drug block is
     /// constant (the drug model is linear); the infusion rate does not enter.
     pub fn full_jacobian(&self, y: &FullState, jac: &mut Matrix<FULL>) {
         let p = self.params();
@@ -172,6 +201,10 @@ impl Model {
         jac[drug::Z][drug::Z] = -p.clad_kz_per_day;
         jac[drug::D][drug::Z] = p.clad_kd_per_day / p.clad_zref;
         jac[drug::D][drug::D] = -p.clad_kd_per_day;
+        if p.clad_prolif_inhibition != 0.0 {
+            jac[drug::R][drug::D] = p.clad_kr_per_day;
+            jac[drug::R][drug::R] = -p.clad_kr_per_day;
+        }
 
         let e = self.exposure(&d);
         let mut cj = [[0.0; cell::COUNT]; cell::COUNT];
@@ -185,6 +218,7 @@ impl Model {
         for i in 0..cell::COUNT {
             jac[off + i][drug::AA] = ep.alemtuzumab[i] / p.alem_volume_l;
             jac[off + i][drug::D] = ep.damage[i];
+            jac[off + i][drug::R] = ep.impairment[i];
         }
     }
 }
@@ -213,7 +247,7 @@ mod tests {
     fn assert_close<const N: usize>(a: &Matrix<N>, n: &Matrix<N>, what: &str) {
         for i in 0..N {
             for j in 0..N {
-                let tol = 1e-6 * (a[i][j].abs() + n[i][j].abs()) + 1e-9;
+                let tol = 1e-5 * (a[i][j].abs() + n[i][j].abs()) + 1e-9;
                 assert!(
                     (a[i][j] - n[i][j]).abs() <= tol,
                     "{what}[{i}][{j}]: analytic {} vs numeric {}",
@@ -237,14 +271,16 @@ mod tests {
         y[drug::C2] = 4.0;
         y[drug::Z] = 20.0;
         y[drug::D] = 0.8;
+        y[drug::R] = 0.5;
         y
     }
 
     #[test]
     fn full_jacobian_matches_central_differences() {
-        for hill in [1.0, 2.0] {
+        for (hill, inhibition) in [(1.0, 0.0), (2.0, 0.0), (1.0, 3.0)] {
             let mut p = crate::model::ModelParams::reference_v1();
             p.hill_memory = hill;
+            p.clad_prolif_inhibition = inhibition;
             let m = Model::new(p).unwrap();
             let y = depleted(&m);
             let mut a = [[0.0; FULL]; FULL];
@@ -260,7 +296,9 @@ mod tests {
 
     #[test]
     fn exposure_partials_match_central_differences() {
-        let m = Model::reference_v1();
+        let mut p = crate::model::ModelParams::reference_v1();
+        p.clad_prolif_inhibition = 2.5;
+        let m = Model::new(p).unwrap();
         let y = depleted(&m);
         let (d, c) = state::split(&y);
         let e = m.exposure(&d);
@@ -278,6 +316,18 @@ mod tests {
         ep_d.cladribine_damage += h;
         em_d.cladribine_damage -= h;
         let (fa, ga, fd, gd) = (rhs(ep_a), rhs(em_a), rhs(ep_d), rhs(em_d));
+        let (mut ep_r, mut em_r) = (e, e);
+        ep_r.impairment += h;
+        em_r.impairment -= h;
+        let (fr, gr) = (rhs(ep_r), rhs(em_r));
+        for i in 0..cell::COUNT {
+            let nr = (fr[i] - gr[i]) / (2.0 * h);
+            assert!(
+                (ep.impairment[i] - nr).abs() <= 1e-6 * nr.abs() + 1e-9,
+                "{i}: {ep:?} vs {nr}"
+            );
+        }
+        assert!(ep.impairment.iter().any(|&x| x != 0.0));
         for i in 0..cell::COUNT {
             let na = (fa[i] - ga[i]) / (2.0 * h);
             let nd = (fd[i] - gd[i]) / (2.0 * h);

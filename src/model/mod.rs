@@ -26,6 +26,8 @@ pub struct Exposure {
     pub alemtuzumab_ug_per_ml: f64,
     /// Cladribine apoptotic damage `D` (dimensionless).
     pub cladribine_damage: f64,
+    /// Model v2: impairment of lymphopenia-induced T-cell proliferation `R` (dimensionless; ignored in v1).
+    pub impairment: f64,
 }
 
 /// Observable quantities of one state.
@@ -98,7 +100,7 @@ pub(crate) struct Hazards {
 }
 
 #[inline]
-fn homeostasis(x: f64, kappa: f64, hill: f64) -> f64 {
+pub(crate) fn homeostasis(x: f64, kappa: f64, hill: f64) -> f64 {
     let xh = if hill == 1.0 { x } else { x.max(0.0).powf(hill) };
     (1.0 + kappa) / (1.0 + kappa * xh)
 }
@@ -237,6 +239,7 @@ impl Model {
         Exposure {
             alemtuzumab_ug_per_ml: d[drug::AA] / self.params.alem_volume_l,
             cladribine_damage: d[drug::D],
+            impairment: d[drug::R],
         }
     }
 
@@ -252,6 +255,12 @@ impl Model {
         dd[drug::C2] = k.k12 * d[drug::C1] - k.k21 * d[drug::C2];
         dd[drug::Z] = k.cp_per_mg * d[drug::C1] - p.clad_kz_per_day * d[drug::Z];
         dd[drug::D] = p.clad_kd_per_day * (d[drug::Z] / p.clad_zref - d[drug::D]);
+        // Model v2's impairment signal; in v1 it is identically zero.
+        dd[drug::R] = if p.clad_prolif_inhibition == 0.0 {
+            0.0
+        } else {
+            p.clad_kr_per_day * (d[drug::D] - d[drug::R])
+        };
     }
 
     /// The drug hazards under exposure `e`: what the right-hand side and its Jacobian share.
@@ -283,6 +292,15 @@ impl Model {
             alem_nk: ka_nk,
             clad,
         } = self.hazards(e);
+        // Model v2: the impairment signal suppresses the lymphopenia-induced (extra) part of T-cell
+        // proliferation. In v1 (IpC = 0) the homeostatic factor is used as it is.
+        let lip = |h: f64| {
+            if p.clad_prolif_inhibition == 0.0 {
+                h
+            } else {
+                1.0 + (h - 1.0) / (1.0 + p.clad_prolif_inhibition * e.impairment.max(0.0))
+            }
+        };
 
         let n4 = c[cell::N4];
         let m4 = c[cell::M4];
@@ -294,21 +312,21 @@ impl Model {
         let nk = c[cell::NK];
         let f = c[cell::F];
 
-        dc[cell::N4] = k.theta4 + k.prolif_n4 * homeostasis(n4 / b[cell::N4], p.kappa_naive, p.hill_naive) * n4
+        dc[cell::N4] = k.theta4 + k.prolif_n4 * lip(homeostasis(n4 / b[cell::N4], p.kappa_naive, p.hill_naive)) * n4
             - k.loss_n4 * n4
             - ka_t * above(n4, k.floor[cell::N4])
             - p.clad_kill_n4 * clad * n4;
         dc[cell::M4] = p.activation_cd4 * n4
-            + k.prolif_m4 * homeostasis(m4 / b[cell::M4], p.kappa_memory, p.hill_memory) * m4
+            + k.prolif_m4 * lip(homeostasis(m4 / b[cell::M4], p.kappa_memory, p.hill_memory)) * m4
             - p.death_memory_cd4 * m4
             - ka_t * above(m4, k.floor[cell::M4])
             - p.clad_kill_m4 * clad * m4;
-        dc[cell::N8] = k.theta8 + k.prolif_n8 * homeostasis(n8 / b[cell::N8], p.kappa_naive, p.hill_naive) * n8
+        dc[cell::N8] = k.theta8 + k.prolif_n8 * lip(homeostasis(n8 / b[cell::N8], p.kappa_naive, p.hill_naive)) * n8
             - k.loss_n8 * n8
             - ka_t * above(n8, k.floor[cell::N8])
             - p.clad_kill_n8 * clad * n8;
         dc[cell::M8] = p.activation_cd8 * n8
-            + k.prolif_m8 * homeostasis(m8 / b[cell::M8], p.kappa_memory, p.hill_memory) * m8
+            + k.prolif_m8 * lip(homeostasis(m8 / b[cell::M8], p.kappa_memory, p.hill_memory)) * m8
             - p.death_memory_cd8 * m8
             - ka_t * above(m8, k.floor[cell::M8])
             - p.clad_kill_m8 * clad * m8;
@@ -337,7 +355,7 @@ impl Model {
         dc[cell::F] = p.feedback_rate * (signal - f);
     }
 
-    /// Right-hand side of the full 15-state model.
+    /// Right-hand side of the full 16-state model.
     #[inline]
     pub fn full_rhs(&self, y: &FullState, infusion_mg_per_day: f64, dy: &mut FullState) {
         let (d, c) = state::split(y);

@@ -281,6 +281,11 @@ model_params! {
     clad_kd_per_day: "kD", "1/day", "[fit] nadir timing", Positive = 0.05;
     /// Damage giving half-maximal cladribine kill. \[fit\].
     clad_d50: "D50", "1", "[fit]", Positive = 1.0;
+    /// Model v2 only: how strongly the impairment signal `R` suppresses lymphopenia-induced T-cell
+    /// proliferation (the extra proliferation is multiplied by `1 / (1 + IpC · R)`). 0 in v1. \[v2, fit\].
+    clad_prolif_inhibition: "IpC", "1", "[v2, fit] 0 in v1", NonNegative = 0.0;
+    /// Model v2: rate at which the impairment signal `R` follows the damage `D` and recovers (/day). \[v2, fit\].
+    clad_kr_per_day: "kR", "1/day", "[v2, fit] unused in v1", Positive = 0.01;
 
     // ---------------------------------------------------------------- cladribine kill rates
     /// Maximal cladribine kill rate of naive CD4 (/day) \[lit ordering dCK/5'-NT; value fit\].

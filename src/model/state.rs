@@ -1,6 +1,6 @@
 //! Named positions in the state vectors, so that no other module writes `y[7]`.
 //!
-//! The full model has 15 states: 6 drug states followed by 9 cell states. With exact drug propagation only
+//! The full model has 16 states: 7 drug states followed by 9 cell states. With exact drug propagation only
 //! the 9 cell states are integrated; the drug states are evaluated in closed form.
 
 /// Drug states (amounts and effect signals), in order.
@@ -17,10 +17,12 @@ pub mod drug {
     pub const Z: usize = 4;
     /// Delayed apoptotic damage (dimensionless).
     pub const D: usize = 5;
+    /// Model v2: slow impairment of T-cell proliferation, a low-pass of the damage (dimensionless; unused in v1).
+    pub const R: usize = 6;
     /// Number of drug states.
-    pub const COUNT: usize = 6;
+    pub const COUNT: usize = 7;
     /// Short names, in order.
-    pub const NAMES: [&str; COUNT] = ["AA", "G", "C1", "C2", "Z", "D"];
+    pub const NAMES: [&str; COUNT] = ["AA", "G", "C1", "C2", "Z", "D", "R"];
 }
 
 /// Cell and feedback states, in order.
@@ -52,9 +54,9 @@ pub mod cell {
 /// Number of states of the full model.
 pub const FULL: usize = drug::COUNT + cell::COUNT;
 
-/// The 15-state vector of the full model: drug states first, then cell states.
+/// The 16-state vector of the full model: drug states first, then cell states.
 pub type FullState = [f64; FULL];
-/// The 6 drug states.
+/// The 7 drug states.
 pub type DrugState = [f64; drug::COUNT];
 /// The 9 cell states.
 pub type CellState = [f64; cell::COUNT];
@@ -76,7 +78,7 @@ pub fn join(d: &DrugState, c: &CellState) -> FullState {
     y
 }
 
-/// Names of all 15 states in full-state order.
+/// Names of all 16 states in full-state order.
 pub fn full_names() -> impl Iterator<Item = &'static str> {
     drug::NAMES.iter().chain(cell::NAMES.iter()).copied()
 }

@@ -1,9 +1,11 @@
 //! Drug pharmacokinetics, propagated exactly between dose events.
 //!
-//! Between two events the six drug states form a linear, time-invariant system (see `docs/model.md`):
+//! Between two events the drug states form a linear, time-invariant system (see `docs/model.md`):
 //!
 //! * alemtuzumab, one compartment with a constant infusion rate `R`:
 //!   `AA(τ) = R/k + (AA₀ − R/k)·e^{−kτ}`, `k = CLA/VA`;
+//! * (model v2 only) the impairment `R`, a low-pass of `D` with rate `kR`: one more mode, `e^{−kR τ}`; in v1
+//!   `R ≡ 0` and nothing is computed for it;
 //! * cladribine, the cascade gut → central ⇄ peripheral → nucleotide signal `Z` → damage `D`, a 5×5
 //!   lower block-triangular matrix whose eigenvalues are `−ka`, the two distribution roots `−α`, `−β`,
 //!   `−kZ` and `−kD`. With eigenvectors `V` the state is `x(τ) = V·diag(e^{λτ})·V⁻¹·x₀`, which is what
@@ -59,6 +61,12 @@ pub struct DrugPropagator {
     v: Matrix5<f64>,
     /// Inverse of `v`.
     v_inv: Matrix5<f64>,
+    /// Model v2: the impairment component `R` of each of the five modes (all 0 in v1, where `R ≡ 0`).
+    impairment_row: [f64; 5],
+    /// Model v2: rate of the impairment's own mode (/day); `R` has eigenvalue `−kR`.
+    kr: f64,
+    /// Whether the model tracks the impairment signal (v2).
+    tracks_impairment: bool,
     /// Alemtuzumab elimination rate (/day).
     kel_a: f64,
     /// Alemtuzumab central volume (L).
@@ -83,6 +91,20 @@ impl DrugPropagator {
         let alpha = 0.5 * (sum + disc);
         let beta = (k10 * k21) / alpha; // product of roots, better conditioned than (sum - disc)/2
         let lambda = [-ka, -alpha, -beta, -kz, -kd];
+        let tracks_impairment = p.clad_prolif_inhibition != 0.0;
+        let kr = p.clad_kr_per_day;
+        if tracks_impairment {
+            for (i, &l) in lambda.iter().enumerate() {
+                if (l + kr).abs() <= MIN_RELATIVE_GAP * l.abs().max(kr) {
+                    return Err(PkError::DegenerateRates {
+                        first: MODE_NAMES[i],
+                        first_value: -l,
+                        second: "kR",
+                        second_value: kr,
+                    });
+                }
+            }
+        }
 
         for i in 0..5 {
             for j in i + 1..5 {
@@ -129,6 +151,13 @@ impl DrugPropagator {
             let d = if col == 4 { 1.0 } else { zd * z / (kd + l) };
             v.set_column(col, &Vector5::new(g, c1, c2, z, d));
         }
+        // The impairment R = low-pass of D: its component in each mode follows from kR (R − D) = λ R.
+        let mut impairment_row = [0.0; 5];
+        if tracks_impairment {
+            for (j, r) in impairment_row.iter_mut().enumerate() {
+                *r = kr * v[(4, j)] / (kr + lambda[j]);
+            }
+        }
         let v_inv = v.try_inverse().ok_or(PkError::DegenerateRates {
             first: MODE_NAMES[0],
             first_value: ka,
@@ -139,6 +168,9 @@ impl DrugPropagator {
             lambda,
             v,
             v_inv,
+            impairment_row,
+            kr,
+            tracks_impairment,
             kel_a: k.kel_a,
             volume_a: p.alem_volume_l,
         })
@@ -154,18 +186,31 @@ impl DrugPropagator {
         let x0 = Vector5::new(d0[CLAD[0]], d0[CLAD[1]], d0[CLAD[2]], d0[CLAD[3]], d0[CLAD[4]]);
         let coef = self.v_inv * x0;
         let mut damage_weight = [0.0; 5];
+        let mut impairment_weight = [0.0; 5];
         let mut alive_until = [0.0; 5];
         for j in 0..5 {
             damage_weight[j] = self.v[(4, j)] * coef[j];
-            let amplitude = (0..5).map(|row| (self.v[(row, j)] * coef[j]).abs()).fold(0.0, f64::max);
+            impairment_weight[j] = self.impairment_row[j] * coef[j];
+            let amplitude = (0..5)
+                .map(|row| (self.v[(row, j)] * coef[j]).abs())
+                .fold(impairment_weight[j].abs(), f64::max);
             alive_until[j] = washout_time(amplitude, self.lambda[j]);
         }
+        // R's own mode takes what the five cladribine modes do not explain of the current R.
+        let impairment_coef = if self.tracks_impairment {
+            d0[drug::R] - impairment_weight.iter().sum::<f64>()
+        } else {
+            0.0
+        };
         let plateau = infusion_mg_per_day / self.kel_a;
         let excess = d0[drug::AA] - plateau;
         DrugSegment {
             prop: self,
             coef: [coef[0], coef[1], coef[2], coef[3], coef[4]],
             damage_weight,
+            impairment_weight,
+            impairment_coef,
+            impairment_alive_until: washout_time(impairment_coef.abs(), -self.kr),
             alive_until,
             alem_plateau: plateau,
             alem_excess: excess,
@@ -196,6 +241,12 @@ pub struct DrugSegment<'a> {
     prop: &'a DrugPropagator,
     coef: [f64; 5],
     damage_weight: [f64; 5],
+    /// Model v2: each mode's contribution to the impairment `R`.
+    impairment_weight: [f64; 5],
+    /// Model v2: amplitude of `R`'s own mode.
+    impairment_coef: f64,
+    /// Segment time (days) after which `R`'s own mode is washed out.
+    impairment_alive_until: f64,
     /// Segment time (days) after which each mode is washed out.
     alive_until: [f64; 5],
     alem_plateau: f64,
@@ -218,15 +269,22 @@ impl DrugSegment<'_> {
     #[inline]
     pub fn exposure_at(&self, tau: f64) -> Exposure {
         let mut damage = 0.0;
+        let mut impairment = 0.0;
         for j in 0..5 {
             let w = self.damage_weight[j];
             if w != 0.0 && tau < self.alive_until[j] {
-                damage += w * (self.prop.lambda[j] * tau).exp();
+                let x = (self.prop.lambda[j] * tau).exp();
+                damage += w * x;
+                impairment += self.impairment_weight[j] * x;
             }
+        }
+        if self.prop.tracks_impairment && tau < self.impairment_alive_until {
+            impairment += self.impairment_coef * (-self.prop.kr * tau).exp();
         }
         Exposure {
             alemtuzumab_ug_per_ml: self.alemtuzumab_mg(tau) / self.prop.volume_a,
             cladribine_damage: damage.max(0.0),
+            impairment: impairment.max(0.0),
         }
     }
 
@@ -235,12 +293,19 @@ impl DrugSegment<'_> {
     #[inline]
     pub fn exposure_rate_at(&self, tau: f64) -> Exposure {
         let mut damage = 0.0;
+        let mut impairment = 0.0;
         for j in 0..5 {
             let w = self.damage_weight[j];
             if w != 0.0 && tau < self.alive_until[j] {
                 let l = self.prop.lambda[j];
-                damage += w * l * (l * tau).exp();
+                let x = l * (l * tau).exp();
+                damage += w * x;
+                impairment += self.impairment_weight[j] * x;
             }
+        }
+        if self.prop.tracks_impairment && tau < self.impairment_alive_until {
+            let kr = self.prop.kr;
+            impairment -= kr * self.impairment_coef * (-kr * tau).exp();
         }
         let kel = self.prop.kel_a;
         let excess = if tau < self.alem_alive_until {
@@ -256,10 +321,11 @@ impl DrugSegment<'_> {
         Exposure {
             alemtuzumab_ug_per_ml: alem,
             cladribine_damage: damage,
+            impairment,
         }
     }
 
-    /// All six drug states after `tau` days. Values are clamped at zero: the exact solution is
+    /// All drug states after `tau` days. Values are clamped at zero: the exact solution is
     /// non-negative, so only rounding noise is removed.
     pub fn state_at(&self, tau: f64) -> DrugState {
         let mut d = [0.0; drug::COUNT];
@@ -271,6 +337,13 @@ impl DrugSegment<'_> {
                 e[j] = self.coef[j] * (self.prop.lambda[j] * tau).exp();
                 alive = true;
             }
+        }
+        if self.prop.tracks_impairment {
+            let mut r: f64 = (0..5).map(|j| self.prop.impairment_row[j] * e[j]).sum();
+            if tau < self.impairment_alive_until {
+                r += self.impairment_coef * (-self.prop.kr * tau).exp();
+            }
+            d[drug::R] = r.max(0.0);
         }
         if !alive {
             return d;
@@ -351,8 +424,16 @@ mod tests {
     /// The propagator must satisfy the drug ODE: compare its derivative (by central differences) with the RHS.
     #[test]
     fn propagator_solves_the_drug_ode() {
-        let m = Model::reference_v1();
-        let prop = DrugPropagator::new(&m).unwrap();
+        let mut v2 = crate::model::ModelParams::reference_v1();
+        v2.clad_prolif_inhibition = 3.0;
+        for m in [Model::reference_v1(), Model::new(v2).unwrap()] {
+            propagator_solves_the_drug_ode_for(&m);
+        }
+    }
+
+    fn propagator_solves_the_drug_ode_for(m: &Model) {
+        let prop = DrugPropagator::new(m).unwrap();
+        let tracks = m.params().clad_prolif_inhibition != 0.0;
         let mut d0 = [0.0; drug::COUNT];
         d0[drug::AA] = 5.0;
         d0[drug::G] = 4.0;
@@ -360,6 +441,9 @@ mod tests {
         d0[drug::C2] = 2.0;
         d0[drug::Z] = 3.0;
         d0[drug::D] = 0.5;
+        if tracks {
+            d0[drug::R] = 0.25;
+        }
         let seg = prop.segment(&d0, 72.0);
         let d_at_0 = seg.state_at(0.0);
         for i in 0..drug::COUNT {
@@ -370,11 +454,15 @@ mod tests {
                 d0[i]
             );
         }
-        for &tau in &[0.01, 0.3, 2.0, 10.0] {
+        for &tau in &[0.01, 0.3, 2.0, 10.0, 100.0] {
             let h = 1e-5;
             let (a, b) = (seg.state_at(tau + h), seg.state_at(tau - h));
             let mut rhs = [0.0; drug::COUNT];
             m.drug_rhs(&seg.state_at(tau), 72.0, &mut rhs);
+            // The exposure agrees with the state it summarises.
+            let (x, st) = (seg.exposure_at(tau), seg.state_at(tau));
+            assert!((x.impairment - st[drug::R]).abs() < 1e-12, "tau {tau}: {x:?} vs {st:?}");
+            assert_eq!(tracks, st[drug::R] > 0.0, "tau {tau}: {st:?}");
             for i in 0..drug::COUNT {
                 let fd = (a[i] - b[i]) / (2.0 * h);
                 assert!(

@@ -36,7 +36,7 @@ pub enum PkForm {
     /// Exact closed-form propagation between events; only the 9 cell states are integrated (default).
     #[default]
     Exact,
-    /// The full 15-state ODE, drugs included (stiff: oral absorption at 72 /day).
+    /// The full 16-state ODE, drugs included (stiff: oral absorption at 72 /day).
     Ode,
 }
 
@@ -150,7 +150,7 @@ impl Problem {
 pub struct Trajectory {
     /// Observation days, ascending.
     pub days: Vec<f64>,
-    /// Full 15-state vector at each observation day (drug states first; see [`crate::model::state`]).
+    /// Full 16-state vector at each observation day (drug states first; see [`crate::model::state`]).
     pub states: Vec<FullState>,
     /// Integrator work.
     pub stats: SolverStats,
@@ -190,13 +190,15 @@ impl OdeSystem<{ cell::COUNT }> for CellSystem<'_> {
         let rate = self.seg.exposure_rate_at(t - self.t0);
         let ep = self.model.exposure_partials(c, e);
         for i in 0..cell::COUNT {
-            dfdt[i] = ep.alemtuzumab[i] * rate.alemtuzumab_ug_per_ml + ep.damage[i] * rate.cladribine_damage;
+            dfdt[i] = ep.alemtuzumab[i] * rate.alemtuzumab_ug_per_ml
+                + ep.damage[i] * rate.cladribine_damage
+                + ep.impairment[i] * rate.impairment;
         }
         0
     }
 }
 
-/// The full 15-state ODE with a constant infusion rate on one segment.
+/// The full 16-state ODE with a constant infusion rate on one segment.
 struct FullSystem<'a> {
     model: &'a Model,
     infusion_mg_per_day: f64,

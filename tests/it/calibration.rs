@@ -90,12 +90,56 @@ fn the_shipped_set_is_valid_and_records_its_provenance() {
     assert!(s.provenance.loss_final <= s.provenance.loss_initial);
 }
 
-/// The shipped set against every target, with 2000-patient cohorts at its fit's seed (what
-/// `lymphosim calibration-report --cohort` shows). The misses
-/// are listed with the reason; the test fails if one of them starts passing (update the list and
-/// docs/calibration.md) or if any other target starts missing.
+/// `set` against every target, with 2000-patient cohorts at its fit's seed (what `lymphosim calibration-report
+/// --cohort` shows). Fails if a known miss starts passing (update the list and docs/calibration.md) or if any
+/// other target starts missing.
+fn meets_all_targets_but(set: &ParamSet, known_misses: &[(&str, &str)]) -> (usize, usize) {
+    let s = LossSpec {
+        patients: 2000,
+        seed: set.provenance.seed,
+        ..spec(0)
+    };
+    let (_, rows) = evaluate(&s, set).unwrap();
+    for r in &rows {
+        let known = known_misses.iter().find(|(id, _)| *id == r.target.id);
+        match (r.within, known) {
+            (Some(false), None) => panic!(
+                "{} ({}) now misses: model {:?} vs {} {}",
+                r.target.id, set.model, r.model, r.target.value, r.target.tolerance
+            ),
+            (Some(true), Some((_, why))) => panic!(
+                "{} ({}) now passes (known miss: {why}); update the known misses and docs/calibration.md",
+                r.target.id, set.model
+            ),
+            (None, _) => panic!("{} was not evaluated: {}", r.target.id, r.note),
+            _ => {}
+        }
+    }
+    let met = rows.iter().filter(|r| r.within == Some(true)).count();
+    assert_eq!(met + known_misses.len(), rows.len());
+    (met, rows.len())
+}
+
+/// The shipped set (model v2) meets at least 90 % of the shared targets; the rest are listed with the reason.
 #[test]
-fn the_shipped_set_meets_all_targets_but_the_known_misses() {
+fn the_shipped_v2_set_meets_all_targets_but_the_known_misses() {
+    const KNOWN_MISSES: [(&str, &str); 3] = [
+        ("A16", "too many patients still below the LLN a year after alemtuzumab: first-year T-cell regrowth after alemtuzumab too slow (v2 changes only the cladribine side)"),
+        ("C17", "CD8 year-1 nadir before the published week 16-24 window: CD4 and CD8 share one damage signal"),
+        ("C18", "P(worst grade >= 3) in CLARITY just below the window with 2000 patients; inside it with the 500-patient fit cohort"),
+    ];
+    let set = ParamSet::shipped();
+    assert_eq!(set.model, "v2");
+    let (met, all) = meets_all_targets_but(&set, &KNOWN_MISSES);
+    assert!(
+        10 * met >= 9 * all,
+        "the shipped set must meet at least 90 % of the targets: {met} of {all}"
+    );
+}
+
+/// The calibrated v1 set, kept beside v2: its misses are the v1 structure's.
+#[test]
+fn the_calibrated_v1_set_meets_all_targets_but_its_known_misses() {
     const KNOWN_MISSES: [(&str, &str); 5] = [
         ("A16", "too many patients still below the LLN a year after alemtuzumab: T-cell regrowth in the first year too slow"),
         ("C4", "ALC back to 1000 too early after cladribine: T-cell recovery too fast (v1 structure)"),
@@ -103,26 +147,7 @@ fn the_shipped_set_meets_all_targets_but_the_known_misses() {
         ("C16", "CD4 year-1 nadir a few days after the published week 13-16 window"),
         ("C17", "CD8 year-1 nadir before the published week 16-24 window"),
     ];
-    let set = ParamSet::shipped();
-    let s = LossSpec {
-        patients: 2000,
-        seed: set.provenance.seed,
-        ..spec(0)
-    };
-    let (_, rows) = evaluate(&s, &set).unwrap();
-    for r in &rows {
-        let known = KNOWN_MISSES.iter().find(|(id, _)| *id == r.target.id);
-        match (r.within, known) {
-            (Some(false), None) => panic!(
-                "{} now misses: model {:?} vs {} {}",
-                r.target.id, r.model, r.target.value, r.target.tolerance
-            ),
-            (Some(true), Some((_, why))) => panic!(
-                "{} now passes (known miss: {why}); update KNOWN_MISSES and docs/calibration.md",
-                r.target.id
-            ),
-            (None, _) => panic!("{} was not evaluated: {}", r.target.id, r.note),
-            _ => {}
-        }
-    }
+    let set = ParamSet::shipped_v1();
+    assert_eq!(set.model, "v1");
+    meets_all_targets_but(&set, &KNOWN_MISSES);
 }

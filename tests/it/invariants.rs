@@ -6,7 +6,7 @@ use lymphosim::regimen::presets::trial_cycles;
 
 use super::support::{opts, preset, run, TEN_YEARS};
 
-/// With exact drug propagation no state is ever negative, for every method. With the full 15-state ODE the
+/// With exact drug propagation no state is ever negative, for every method. With the full 16-state ODE the
 /// cell states stay non-negative too, but explicit methods integrating drug amounts that decay at up to
 /// 72 /day undershoot zero by an amount proportional to the absolute tolerance (measured: 1.6 atol for
 /// Dopri5, up to 12 atol for Dop853, none for RK4 at its small fixed step); the check is that it stays within

@@ -21,6 +21,34 @@ fn exact_and_ode_forms_agree_on_the_presets() {
     }
 }
 
+/// Model v2's impairment signal: the exact propagation and the full ODE agree, and it slows T-cell recovery after
+/// cladribine without touching the first alemtuzumab course (where there is no cladribine).
+#[test]
+fn model_v2_exact_and_ode_agree_and_v2_slows_recovery_after_cladribine() {
+    let mut p = ModelParams::reference_v1();
+    p.clad_prolif_inhibition = 50.0;
+    let v2 = Model::new(p).unwrap();
+    let sim = |model: &Model, r: &Regimen, pk| {
+        let problem = Problem::new(model.clone(), r, 1500.0).unwrap();
+        simulate(&problem, &opts(Method::Dopri5, 1e-11, pk)).unwrap()
+    };
+    let r = preset("clarity-3.5");
+    let (exact, ode) = (sim(&v2, &r, PkForm::Exact), sim(&v2, &r, PkForm::Ode));
+    let (worst, day, what) = max_rel_obs_diff(&exact, &ode);
+    assert!(worst < 1e-6, "v2: {what} differs by {worst:e} on day {day}");
+    let r_max = exact.states.iter().map(|s| s[drug::R]).fold(0.0, f64::max);
+    assert!(r_max > 0.01, "the impairment signal never rose: max {r_max}");
+    let v1 = sim(&Model::reference_v1(), &r, PkForm::Exact);
+    let cd4 = |t: &Trajectory, day: usize| t.observables(&v2)[day].cd4;
+    assert!(cd4(&exact, 700) < cd4(&v1, 700) - 10.0, "v2 must recover more slowly");
+    let alem = preset("alemtuzumab-label");
+    let (a1, a2) = (
+        sim(&Model::reference_v1(), &alem, PkForm::Exact),
+        sim(&v2, &alem, PkForm::Exact),
+    );
+    assert_eq!(a1.states, a2.states, "without cladribine v2 is v1");
+}
+
 /// One 4-hour infusion into one compartment: C(t) = R/CL (1 − e^{−kt}) during, then decays.
 #[test]
 fn single_infusion_matches_the_one_compartment_closed_form() {
