@@ -34,6 +34,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             a.nadir[1].1.p50.unwrap_or(f64::NAN)
         );
     }
-    println!("\n(300 virtual patients per arm, the same patients in both arms; model v1 with the shipped calibrated parameters)");
+    println!("\n(300 virtual patients per arm, the same patients in both arms; model v2 with the shipped calibrated parameters)");
     Ok(())
 }

@@ -8,9 +8,10 @@
 //! 2. the course of each subset after the label regimen: CD19 falls to under 10 % of baseline within nine weeks,
 //!    CD4 to about 40 % and CD8 to about 60 % after the first course, NK least;
 //! 3. a counterfactual patient whose B cells are only as sensitive as naive CD4 T cells: the B-cell nadir is
-//!    three times shallower — the selectivity, not the dose, makes the difference;
-//! 4. the recovery: B cells are back near baseline about a year after each course, because they turn over in
-//!    weeks (≈ 2 %/day, refilled from the marrow), whereas T cells turn over in years.
+//!    about twice as shallow — the selectivity, not the dose, makes the difference;
+//! 4. the recovery: within the year before the second course B cells climb from under 10 % to well over half of
+//!    baseline, while CD4 barely moves — B cells turn over in weeks (≈ 2 %/day, refilled from the marrow), T cells
+//!    in years.
 
 use lymphosim::calibration::paramset::ParamSet;
 use lymphosim::prelude::*;

@@ -38,23 +38,20 @@ pub(super) fn run(a: &PatientArgs) -> anyhow::Result<()> {
     let opts = a.solver.options()?;
     let scale = GradeScale::with_lln(a.lln)?;
     let (regimen, label) = regimen(a)?;
-    let model = Model::new(super::load_params(a.params.as_deref())?.typical)?;
-    let source = a
-        .params
-        .as_deref()
-        .map(|p| {
-            if p == "reference" {
-                "first-guess parameters".to_string()
-            } else {
-                format!("parameters from {p}")
-            }
-        })
-        .unwrap_or_else(|| "shipped calibrated parameters".into());
+    let set = super::load_params(a.params.as_deref())?;
+    let variant = set.model.clone();
+    let model = Model::new(set.typical)?;
+    let source = match a.params.as_deref() {
+        None => "shipped calibrated parameters".to_string(),
+        Some("reference") => "first-guess parameters".to_string(),
+        Some("v1") => "calibrated v1 parameters".to_string(),
+        Some(p) => format!("parameters from {p}"),
+    };
     let problem = Problem::new(model, &regimen, a.days)?;
     let traj = simulate(&problem, &opts)?;
     let s = PatientSummary::from_trajectory(problem.model(), &traj, &scale);
 
-    println!("lymphosim patient: typical patient (model v1, {source}), regimen `{label}`");
+    println!("lymphosim patient: typical patient (model {variant}, {source}), regimen `{label}`");
     println!(
         "  {} dose events over {} days; method {}, pk {}, rtol {:e}",
         problem.events().len(),
