@@ -219,7 +219,7 @@ fn risk<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Summary) -> std::
                 col.stroke_width(2),
             ))
             .map_err(e)?
-            .label(format!("bound: {endpoint} <= {:.0} %", 100.0 * max))
+            .label(format!("bound: {endpoint} <= {:.1} %", 100.0 * max))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2)));
     }
     legend(&mut chart, SeriesLabelPosition::UpperRight, 14).map_err(e)?;
