@@ -303,10 +303,10 @@ pub fn cohort(patients: u64, seed: u64) -> Result<Vec<(&'static str, Vec<Problem
 }
 
 /// Observed counts of each patient at each observation day, flattened.
-pub type Observed = Vec<[f64; OBSERVED]>;
+type Observed = Vec<[f64; OBSERVED]>;
 
 /// Runs every problem with `opts`; returns the observations, the summed work, the failures and the wall time.
-pub fn run_all(problems: &[Problem], opts: &SimOptions) -> (Vec<Option<Observed>>, SolverStats, u64, f64) {
+fn run_all(problems: &[Problem], opts: &SimOptions) -> (Vec<Option<Observed>>, SolverStats, u64, f64) {
     let mut out = Vec::with_capacity(problems.len());
     let mut stats = SolverStats::default();
     let mut failed = 0;
@@ -335,7 +335,7 @@ pub fn run_all(problems: &[Problem], opts: &SimOptions) -> (Vec<Option<Observed>
 }
 
 /// Largest relative deviation of `run` from `reference` (1 cell/µL floor); infinite for a failed patient.
-pub fn max_rel_error(run: &[Option<Observed>], reference: &[Observed]) -> f64 {
+fn max_rel_error(run: &[Option<Observed>], reference: &[Observed]) -> f64 {
     let mut worst = 0.0f64;
     for (r, f) in run.iter().zip(reference) {
         let Some(r) = r else { return f64::INFINITY };

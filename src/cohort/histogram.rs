@@ -15,6 +15,31 @@ const DECADES: usize = 6;
 const PER_DECADE: usize = 50;
 const LOG_BINS: usize = DECADES * PER_DECADE + 2;
 
+/// Adds `from` into `into`, bin by bin.
+fn add_counts(into: &mut [u64], from: &[u64]) {
+    for (a, b) in into.iter_mut().zip(from) {
+        *a += b;
+    }
+}
+
+/// The bin holding the value of rank ⌈q·n⌉, with that rank's position inside the bin (1 = its first value) and
+/// the bin's count. `None` when empty.
+fn rank_bin(counts: &[u64], q: f64) -> Option<(usize, u64, u64)> {
+    let n: u64 = counts.iter().sum();
+    if n == 0 {
+        return None;
+    }
+    let rank = ((q * n as f64).ceil() as u64).clamp(1, n);
+    let mut seen = 0;
+    for (i, &c) in counts.iter().enumerate() {
+        if seen + c >= rank {
+            return Some((i, rank - seen, c));
+        }
+        seen += c;
+    }
+    None
+}
+
 /// Counts of positive values on log-spaced bins from 0.1 to 10⁵, with underflow and overflow bins.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogHistogram {
@@ -50,9 +75,7 @@ impl LogHistogram {
 
     /// Adds another histogram's counts.
     pub fn merge(&mut self, o: &LogHistogram) {
-        for (a, b) in self.counts.iter_mut().zip(&o.counts) {
-            *a += b;
-        }
+        add_counts(&mut self.counts, &o.counts);
     }
 
     /// Number of values.
@@ -63,27 +86,16 @@ impl LogHistogram {
     /// The `q`-quantile (0 ≤ q ≤ 1): the value of rank ⌈q·n⌉, placed geometrically inside its bin. `None` when
     /// empty. Underflow reads as 0.1 and overflow as 10⁵ cells/µL.
     pub fn quantile(&self, q: f64) -> Option<f64> {
-        let n = self.total();
-        if n == 0 {
-            return None;
+        let (i, pos, c) = rank_bin(&self.counts, q)?;
+        if i == 0 {
+            return Some(LOG_MIN);
         }
-        let rank = ((q * n as f64).ceil() as u64).clamp(1, n);
-        let mut seen = 0;
-        for (i, &c) in self.counts.iter().enumerate() {
-            if seen + c >= rank {
-                if i == 0 {
-                    return Some(LOG_MIN);
-                }
-                if i == LOG_BINS - 1 {
-                    return Some(LOG_MIN * 10f64.powi(DECADES as i32));
-                }
-                let within = (rank - seen) as f64 / c as f64;
-                let lo = (i - 1) as f64 / PER_DECADE as f64;
-                return Some(LOG_MIN * 10f64.powf(lo + within / PER_DECADE as f64));
-            }
-            seen += c;
+        if i == LOG_BINS - 1 {
+            return Some(LOG_MIN * 10f64.powi(DECADES as i32));
         }
-        None
+        let within = pos as f64 / c as f64;
+        let lo = (i - 1) as f64 / PER_DECADE as f64;
+        Some(LOG_MIN * 10f64.powf(lo + within / PER_DECADE as f64))
     }
 }
 
@@ -110,9 +122,7 @@ impl DayHistogram {
 
     /// Adds another histogram's counts (same range).
     pub fn merge(&mut self, o: &DayHistogram) {
-        for (a, b) in self.counts.iter_mut().zip(&o.counts) {
-            *a += b;
-        }
+        add_counts(&mut self.counts, &o.counts);
     }
 
     /// Number of values.
@@ -122,19 +132,7 @@ impl DayHistogram {
 
     /// The `q`-quantile: the value of rank ⌈q·n⌉ (exact). `None` when empty.
     pub fn quantile(&self, q: f64) -> Option<u32> {
-        let n = self.total();
-        if n == 0 {
-            return None;
-        }
-        let rank = ((q * n as f64).ceil() as u64).clamp(1, n);
-        let mut seen = 0;
-        for (i, &c) in self.counts.iter().enumerate() {
-            seen += c;
-            if seen >= rank {
-                return Some(i as u32);
-            }
-        }
-        None
+        rank_bin(&self.counts, q).map(|(i, _, _)| i as u32)
     }
 }
 
