@@ -6,7 +6,7 @@
 //! Accuracy is not measured here; `lymphosim bench work-precision` puts time and error side by side.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use lymphosim::calibration::paramset::ParamSet;
+use lymphosim::population::paramset::ParamSet;
 use lymphosim::prelude::*;
 
 fn solvers(c: &mut Criterion) {

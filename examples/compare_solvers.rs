@@ -16,7 +16,7 @@
 
 use std::time::Instant;
 
-use lymphosim::calibration::paramset::ParamSet;
+use lymphosim::population::paramset::ParamSet;
 use lymphosim::prelude::*;
 use lymphosim::solver::SolverOptions;
 
@@ -66,7 +66,7 @@ fn main() -> lymphosim::Result<()> {
             let start = Instant::now();
             let traj = simulate(&problem, &opts)?;
             let ms = start.elapsed().as_secs_f64() * 1e3;
-            let s = traj.stats;
+            let s = traj.stats();
             println!(
                 "{:<20} {:<6} {:>9} {:>9} {:>7} {:>10.2} {:>10.1e}",
                 method.name(),

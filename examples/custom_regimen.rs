@@ -9,8 +9,7 @@
 use lymphosim::model::state::FullState;
 use lymphosim::population::rng::patient_rng;
 use lymphosim::prelude::*;
-use lymphosim::regimen::{Gate, Observable, OnFail};
-use lymphosim::simulate::{run_plan, PlanObserver};
+use lymphosim::regimen::{Count, Gate, OnFail};
 use lymphosim::units::{hours, months};
 
 /// Collects CD4 on the first of each month.
@@ -19,8 +18,8 @@ struct MonthlyCd4<'m> {
     rows: Vec<(f64, f64)>,
 }
 
-impl PlanObserver for MonthlyCd4<'_> {
-    fn observe(&mut self, day: f64, state: &FullState) {
+impl Observer for MonthlyCd4<'_> {
+    fn on_observation(&mut self, day: f64, state: &FullState) {
         self.rows.push((day, self.model.observe(state).cd4));
     }
 }
@@ -36,31 +35,23 @@ fn main() -> lymphosim::Result<()> {
             Course::oral_daily("cladribine", Drug::Cladribine, &[10.0; 5]),
         );
     regimen.courses[1].gate = Some(Gate {
-        observable: Observable::Cd4,
+        observable: Count::Cd4,
         min_cells_per_ul: 250.0,
         recheck_every_days: months(1.0),
         max_delay_days: months(12.0),
         on_fail: OnFail::Stop,
     });
 
-    let model = Model::reference_v1();
+    let model = Model::shipped();
     let horizon = months(30.0);
     let days: Vec<f64> = (0..=30).map(|m| months(m as f64).round()).collect();
+    let problem = Problem::new(model.clone(), &regimen, horizon)?.with_observation_days(days)?;
     let mut obs = MonthlyCd4 {
         model: &model,
         rows: Vec::new(),
     };
-    // The rng is only used for lab measurement noise, which is off here (0.0).
-    let run = run_plan(
-        &model,
-        &regimen,
-        horizon,
-        &days,
-        &SimOptions::default(),
-        0.0,
-        &mut patient_rng(1, 0),
-        &mut obs,
-    )?;
+    // The patient's random stream is only read for lab measurement noise, which is off here.
+    let run = solve(&problem, &SimOptions::default(), &mut patient_rng(1, 0), &mut obs)?;
 
     let clad = &run.courses[1];
     match clad.start {

@@ -9,7 +9,8 @@
 use lymphosim::prelude::*;
 
 fn main() -> lymphosim::Result<()> {
-    let model = Model::reference_v1();
+    // The shipped calibrated typical patient (the same numbers as `lymphosim patient`).
+    let model = Model::shipped();
     let regimen = presets::alemtuzumab_label();
     let problem = Problem::new(model, &regimen, 3.0 * 365.25)?;
     let trajectory = simulate(&problem, &SimOptions::default())?;
@@ -29,11 +30,16 @@ fn main() -> lymphosim::Result<()> {
             100.0 * o.nk / base.nk
         );
     }
-    let s = PatientSummary::from_trajectory(problem.model(), &trajectory, &GradeScale::default());
-    println!(
-        "\nworst CTCAE grade: {} (first on day {})",
-        s.worst_grade.0, s.worst_grade.1
-    );
-    println!("CD4 nadir {:.0} cells/uL on day {}", s.cd4.value, s.cd4.day);
+    // The same outcome engine a cohort uses, counting from day 0.
+    let cfg = OutcomeConfig::whole_run(GradeScale::default());
+    let outcome = PatientOutcome::from_trajectory(problem.model(), &trajectory, &cfg, problem.regimen());
+    if let Some(w) = &outcome.window {
+        println!(
+            "\nworst CTCAE grade: {} (first on day {})",
+            w.worst_grade, w.worst_grade_day
+        );
+        let cd4 = w.nadir(Count::Cd4);
+        println!("CD4 nadir {:.0} cells/uL on day {}", cd4.value, cd4.day);
+    }
     Ok(())
 }

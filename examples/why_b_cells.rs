@@ -13,7 +13,7 @@
 //!    baseline, while CD4 barely moves — B cells turn over in weeks (≈ 2 %/day, refilled from the marrow), T cells
 //!    in years.
 
-use lymphosim::calibration::paramset::ParamSet;
+use lymphosim::population::paramset::ParamSet;
 use lymphosim::prelude::*;
 use lymphosim::units::DAYS_PER_MONTH;
 

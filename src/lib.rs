@@ -25,12 +25,14 @@
 //! use lymphosim::prelude::*;
 //!
 //! # fn main() -> lymphosim::Result<()> {
-//! let model = Model::reference_v1();
+//! let model = Model::shipped();
 //! let regimen = presets::build("alemtuzumab-label", &PresetOptions::default())?;
 //! let problem = Problem::new(model, &regimen, 2.0 * 365.25)?;
 //! let trajectory = simulate(&problem, &SimOptions::default())?;
-//! let summary = PatientSummary::from_trajectory(problem.model(), &trajectory, &GradeScale::default());
-//! assert!(summary.cd4.value < 100.0); // alemtuzumab removes most CD4 T cells
+//! let cfg = OutcomeConfig::whole_run(GradeScale::default());
+//! let outcome = PatientOutcome::from_trajectory(problem.model(), &trajectory, &cfg, problem.regimen());
+//! let window = outcome.window.expect("counted from day 0");
+//! assert!(window.nadir(Count::Cd4).value < 100.0); // alemtuzumab removes most CD4 T cells
 //! # Ok(())
 //! # }
 //! ```
@@ -58,11 +60,15 @@ pub use error::{Error, Result};
 
 /// The types most programs need.
 pub mod prelude {
-    pub use crate::model::{Grade, GradeScale, Model, ModelParams, Observables};
-    pub use crate::outcome::PatientSummary;
+    pub use crate::cohort::summary::ArmSummary;
+    pub use crate::cohort::{Cohort, CohortRun, Shard};
+    pub use crate::model::{Count, Grade, GradeScale, Model, ModelParams, Observables};
+    pub use crate::outcome::{OutcomeConfig, OutcomeTracker, PatientOutcome, Reference};
+    pub use crate::population::rng::patient_rng;
+    pub use crate::population::{Patient, PopulationModel};
     pub use crate::regimen::presets::{self, PresetOptions};
-    pub use crate::regimen::{Course, Dose, Drug, Regimen, Route, Start};
-    pub use crate::simulate::{simulate, PkForm, Problem, SimOptions, Trajectory};
+    pub use crate::regimen::{Course, Dose, Drug, Gate, LabelRules, OnFail, Regimen, Route, Start};
+    pub use crate::simulate::{simulate, solve, Observer, PkForm, Problem, RunRecord, SimOptions, Trajectory};
     pub use crate::solver::{Method, SolverOptions};
 }
 

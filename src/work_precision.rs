@@ -18,13 +18,13 @@
 
 use std::time::Instant;
 
-use crate::calibration::paramset::ParamSet;
 use crate::error::{Error, Result};
 use crate::model::Model;
+use crate::population::paramset::ParamSet;
 use crate::population::rng::patient_rng;
 use crate::population::PopulationModel;
 use crate::regimen::{presets, Regimen};
-use crate::simulate::{simulate_streaming, PkForm, Problem, SimOptions};
+use crate::simulate::{solve, ObserveFn, PkForm, Problem, SimOptions};
 use crate::solver::{Method, SolverOptions, SolverStats};
 
 /// Ten years, in days.
@@ -311,14 +311,21 @@ fn run_all(problems: &[Problem], opts: &SimOptions) -> (Vec<Option<Observed>>, S
     let mut stats = SolverStats::default();
     let mut failed = 0;
     let mut seconds = 0.0;
-    for p in problems {
+    for (i, p) in problems.iter().enumerate() {
         let model = p.model();
         let mut obs: Observed = Vec::with_capacity(p.observation_days().len());
         let start = Instant::now();
-        let r = simulate_streaming(p, opts, &mut |_, y| {
-            let o = model.observe(y);
-            obs.push([o.alc, o.cd4, o.cd8, o.cd19, o.nk]);
-        });
+        let mut rng = patient_rng(0, i as u64);
+        let r = solve(
+            p,
+            opts,
+            &mut rng,
+            &mut ObserveFn(|_, y: &_| {
+                let o = model.observe(y);
+                obs.push([o.alc, o.cd4, o.cd8, o.cd19, o.nk]);
+            }),
+        )
+        .map(|run| run.stats);
         seconds += start.elapsed().as_secs_f64();
         match r {
             Ok(s) => {

@@ -15,11 +15,11 @@ use argmin::core::{CostFunction, Error as ArgminError, Executor, State};
 use argmin::solver::neldermead::NelderMead;
 use nalgebra::DVector;
 
-use super::paramset::ParamSet;
 use super::targets::{Target, Tolerance};
 use super::typical::Comparison;
 use crate::error::{Error, Result};
 use crate::model::ModelParams;
+use crate::population::paramset::ParamSet;
 use crate::population::PopulationModel;
 use crate::simulate::SimOptions;
 

@@ -7,7 +7,6 @@
 
 pub mod cohort;
 pub mod fit;
-pub mod paramset;
 pub mod targets;
 pub mod typical;
 

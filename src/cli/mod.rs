@@ -190,9 +190,9 @@ struct RegimenArgs {
 }
 
 /// Loads a parameter set: a file, `reference` (v1 first guesses), or the shipped calibrated set.
-fn load_params(spec: Option<&str>) -> anyhow::Result<lymphosim::calibration::paramset::ParamSet> {
+fn load_params(spec: Option<&str>) -> anyhow::Result<lymphosim::population::paramset::ParamSet> {
     use anyhow::Context;
-    use lymphosim::calibration::paramset::ParamSet;
+    use lymphosim::population::paramset::ParamSet;
     match spec {
         None => Ok(ParamSet::shipped()),
         Some("reference") => Ok(ParamSet::default()),

@@ -4,10 +4,13 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use lymphosim::model::GradeScale;
-use lymphosim::outcome::{Cd4Recovery, Nadir, PatientSummary};
+use lymphosim::outcome::{phases, Nadir, OutcomeConfig, OutcomeTracker, RecoveryOutcome};
 use lymphosim::output::{trajectory_csv, write_atomic, Written};
+use lymphosim::population::rng::patient_rng;
 use lymphosim::prelude::*;
 use lymphosim::regimen::event_table;
+use lymphosim::regimen::Count;
+use lymphosim::simulate::CourseFate;
 
 use super::PatientArgs;
 
@@ -48,47 +51,63 @@ pub(super) fn run(a: &PatientArgs) -> anyhow::Result<()> {
         Some(p) => format!("parameters from {p}"),
     };
     let problem = Problem::new(model, &regimen, a.days)?;
-    let traj = simulate(&problem, &opts)?;
-    let s = PatientSummary::from_trajectory(problem.model(), &traj, &scale);
+    let cfg = OutcomeConfig::whole_run(scale);
+    let mut traj = Trajectory::default();
+    let mut tracker = OutcomeTracker::new(problem.model(), &cfg, problem.regimen());
+    // The typical patient's gates read exact counts, so its random stream is never drawn from.
+    solve(&problem, &opts, &mut patient_rng(0, 0), &mut (&mut traj, &mut tracker))?;
+    let outcome = tracker.finish();
+    let s = outcome
+        .window
+        .context("no observation was made: the horizon holds no observation day")?;
 
     println!("lymphosim patient: typical patient (model {variant}, {source}), regimen `{label}`");
     println!(
         "  {} dose events over {} days; method {}, pk {}, rtol {:e}",
-        problem.events().len(),
+        lymphosim::regimen::events_from(&traj.run.administrations).len(),
         a.days,
         opts.method,
         opts.pk,
         opts.solver.rtol
     );
-    for (name, n) in [
-        ("ALC", &s.alc),
-        ("CD4", &s.cd4),
-        ("CD8", &s.cd8),
-        ("CD19", &s.cd19),
-        ("NK", &s.nk),
-    ] {
-        println!("{}", show(name, n));
+    for c in Count::ALL {
+        println!("{}", show(c.name(), &s.nadir(c)));
     }
     println!(
         "  worst CTCAE grade {} (LLN {} cells/uL), first on day {}",
-        s.worst_grade.0,
+        s.worst_grade,
         scale.lln(),
-        s.worst_grade.1
+        s.worst_grade_day
     );
-    match s.cd4_recovery {
-        Cd4Recovery::NeverBelow => println!("  CD4 never fell below 200 cells/uL"),
-        Cd4Recovery::Returned { first_below, day } => {
+    match s.recoveries[0] {
+        RecoveryOutcome::NeverBelow => println!("  CD4 never fell below 200 cells/uL"),
+        RecoveryOutcome::Returned { first_below, day } => {
             println!("  CD4 below 200 cells/uL from day {first_below}; first back above 200 on day {day}")
         }
-        Cd4Recovery::NotWithinHorizon { first_below } => {
+        RecoveryOutcome::NotWithinHorizon { first_below } => {
             println!(
                 "  CD4 below 200 cells/uL from day {first_below}; not back above 200 within {} days",
                 a.days
             )
         }
     }
-    let admins = regimen.administrations()?;
-    let phases = lymphosim::outcome::phases(problem.model(), &traj, &admins, &scale);
+    for c in traj.run.courses.iter().filter(|c| c.fate != CourseFate::OnTime) {
+        println!(
+            "  course {} ({}) {}: planned day {:.1}, {}",
+            c.course,
+            c.drug,
+            c.fate.name(),
+            c.planned_start,
+            match c.start {
+                Some(day) => format!(
+                    "given from day {day:.1}, {} of {} doses",
+                    c.doses_given, c.doses_planned
+                ),
+                None => "not given".to_string(),
+            }
+        );
+    }
+    let phases = phases(problem.model(), &traj, &scale);
     if phases.len() > 1 {
         for ph in &phases {
             let start = ph
@@ -104,20 +123,18 @@ pub(super) fn run(a: &PatientArgs) -> anyhow::Result<()> {
                 })
                 .unwrap_or_default();
             println!("  {} from day {:.1}: at start {start}", ph.drug, ph.start_day);
-            println!(
-                "    until day {:.0}: ALC nadir {:.0} (day {}), CD4 nadir {:.0} (day {}), worst grade {}",
-                ph.end_day,
-                ph.within.alc.value,
-                ph.within.alc.day,
-                ph.within.cd4.value,
-                ph.within.cd4.day,
-                ph.within.worst_grade.0
-            );
+            if let Some(w) = &ph.within {
+                let (alc, cd4) = (w.nadir(Count::Alc), w.nadir(Count::Cd4));
+                println!(
+                    "    until day {:.0}: ALC nadir {:.0} (day {}), CD4 nadir {:.0} (day {}), worst grade {}",
+                    ph.end_day, alc.value, alc.day, cd4.value, cd4.day, w.worst_grade
+                );
+            }
         }
     }
     println!(
         "  solver: {} segments, {} steps ({} rejected), {} RHS evaluations",
-        traj.stats.segments, traj.stats.accepted_steps, traj.stats.rejected_steps, traj.stats.rhs_evals
+        traj.run.stats.segments, traj.run.stats.accepted_steps, traj.run.stats.rejected_steps, traj.run.stats.rhs_evals
     );
 
     let out = a
@@ -135,7 +152,8 @@ pub(super) fn run(a: &PatientArgs) -> anyhow::Result<()> {
     }
     if !a.no_plots {
         let title = format!("Typical patient, {label}");
-        let [png, svg] = lymphosim::plot::patient_figure(&out, problem.model(), &traj, &admins, &scale, &title)?;
+        let [png, svg] =
+            lymphosim::plot::patient_figure(&out, problem.model(), &traj, &traj.run.administrations, &scale, &title)?;
         println!("wrote {} and {}", png.display(), svg.display());
     }
     Ok(())

@@ -179,7 +179,7 @@ pub(super) fn targets(a: &TargetsArgs) -> anyhow::Result<()> {
 
 pub(super) fn calibrate(a: &CalibrateArgs) -> anyhow::Result<()> {
     use lymphosim::calibration::fit::{calibrate, FitParam, LossSpec};
-    use lymphosim::calibration::paramset::ParamSet;
+    use lymphosim::population::paramset::ParamSet;
     use sha2::{Digest, Sha256};
     let text = match &a.targets {
         Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
@@ -203,7 +203,7 @@ pub(super) fn calibrate(a: &CalibrateArgs) -> anyhow::Result<()> {
         "v2" => {
             start.model = "v2".into();
             if start.typical.clad_prolif_inhibition == 0.0 {
-                start.typical.clad_prolif_inhibition = lymphosim::calibration::paramset::V2_FIRST_GUESS_INHIBITION;
+                start.typical.clad_prolif_inhibition = lymphosim::population::paramset::V2_FIRST_GUESS_INHIBITION;
             }
         }
         other => anyhow::bail!("--model: must be v1 or v2, got {other:?}"),
@@ -236,7 +236,7 @@ pub(super) fn calibrate(a: &CalibrateArgs) -> anyhow::Result<()> {
     );
     let r = calibrate(&spec, &start, &fit, a.max_iters, a.restarts)?;
     let mut set = r.set.clone();
-    set.provenance = lymphosim::calibration::paramset::Provenance {
+    set.provenance = lymphosim::population::paramset::Provenance {
         targets_sha256: Sha256::digest(text.as_bytes())
             .iter()
             .map(|b| format!("{b:02x}"))

@@ -10,26 +10,32 @@
 //! A patient whose simulation fails is recorded with its id, parameters and error and never aborts the run; a
 //! patient the regimen refuses (cladribine below 40 kg) is excluded and counted.
 
+mod builder;
 pub mod histogram;
-pub mod outcome;
 pub mod report;
 pub mod summary;
 
-use std::sync::Mutex;
+use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
 use crate::model::{Model, ModelParams};
+use crate::outcome::{OutcomeConfig, OutcomeTracker, PatientOutcome};
 use crate::population::rng::patient_rng;
 use crate::population::{Patient, PopulationModel};
 use crate::regimen::presets::{self, PresetOptions};
-use crate::regimen::{Drug, LabelRules, Regimen, RegimenError};
-use crate::simulate::{run_plan, SimOptions};
-use outcome::{OutcomeConfig, OutcomeTracker, PatientOutcome};
+use crate::regimen::{LabelRules, Regimen, RegimenError};
+use crate::simulate::{daily_grid, solve, Problem, SimOptions};
 use summary::ArmAccumulator;
 
+pub use builder::{Cohort, CohortRun};
+
+/// Makes a patient's regimen from the sampled patient (covariates and parameters).
+pub type RegimenFn = dyn Fn(&Patient) -> Result<Regimen, RegimenError> + Send + Sync;
+
 /// How an arm's regimen is made for a patient.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 pub enum ArmRegimen {
     /// A named preset, built for the patient's weight.
     Preset {
@@ -40,6 +46,46 @@ pub enum ArmRegimen {
     },
     /// The same regimen for every patient.
     Fixed(Regimen),
+    /// A regimen made for each patient by a function (its weight, age, parameters …).
+    PerPatient(Arc<RegimenFn>),
+}
+
+impl fmt::Debug for ArmRegimen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArmRegimen::Preset { name, interval_months } => f
+                .debug_struct("Preset")
+                .field("name", name)
+                .field("interval_months", interval_months)
+                .finish(),
+            ArmRegimen::Fixed(r) => f.debug_tuple("Fixed").field(r).finish(),
+            ArmRegimen::PerPatient(_) => f.write_str("PerPatient(..)"),
+        }
+    }
+}
+
+impl PartialEq for ArmRegimen {
+    /// Presets and fixed regimens compare by value; functions by identity.
+    fn eq(&self, o: &Self) -> bool {
+        match (self, o) {
+            (
+                ArmRegimen::Preset { name, interval_months },
+                ArmRegimen::Preset {
+                    name: n2,
+                    interval_months: i2,
+                },
+            ) => name == n2 && interval_months == i2,
+            (ArmRegimen::Fixed(a), ArmRegimen::Fixed(b)) => a == b,
+            (ArmRegimen::PerPatient(a), ArmRegimen::PerPatient(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl From<Regimen> for ArmRegimen {
+    fn from(r: Regimen) -> Self {
+        ArmRegimen::Fixed(r)
+    }
 }
 
 /// One arm of a cohort.
@@ -58,17 +104,18 @@ pub struct Arm {
 }
 
 impl Arm {
-    /// The regimen for a patient of `weight_kg`, with the arm's rules.
-    pub fn regimen_for(&self, weight_kg: f64) -> Result<Regimen, RegimenError> {
+    /// The regimen for `patient`, with the arm's rules.
+    pub fn regimen_for(&self, patient: &Patient) -> Result<Regimen, RegimenError> {
         let r = match &self.regimen {
             ArmRegimen::Preset { name, interval_months } => presets::build(
                 name,
                 &PresetOptions {
-                    weight_kg,
+                    weight_kg: patient.weight_kg,
                     interval_months: *interval_months,
                 },
             )?,
             ArmRegimen::Fixed(r) => r.clone(),
+            ArmRegimen::PerPatient(f) => f(patient)?,
         };
         match &self.label_rules {
             Some(rules) => rules.apply(r),
@@ -188,19 +235,13 @@ pub fn band_days(spec: &CohortSpec) -> Vec<f64> {
     (0..=n).map(|k| k as f64 * spec.band_step_days).collect()
 }
 
-/// Index of the course that defines the switch: the first course of a different drug than the first.
-fn switch_course(r: &Regimen) -> Option<usize> {
-    let first: Drug = r.courses.first()?.course.drug;
-    Some(r.courses.iter().position(|c| c.course.drug != first).unwrap_or(0))
-}
-
 const BLOCK: u64 = 64;
 
 /// Runs the patients of `shard`, in parallel on the current rayon pool. `progress` is called with the number of
 /// patients finished by each block.
 pub fn run_cohort(spec: &CohortSpec, shard: Shard, per_patient: bool, progress: &(dyn Fn(u64) + Sync)) -> CohortResult {
     let ids = shard.range(spec.patients);
-    let obs: Vec<f64> = (0..=spec.horizon_days.floor() as usize).map(|d| d as f64).collect();
+    let obs = daily_grid(spec.horizon_days);
     let blocks = (ids.end - ids.start).div_ceil(BLOCK);
     // Accumulators are reused from a free list: at most one per concurrently running worker exists, whatever
     // the number of patients, and they are merged at the end. Merging adds integer counts, so the order in
@@ -233,7 +274,7 @@ pub fn run_cohort(spec: &CohortSpec, shard: Shard, per_patient: bool, progress: 
     result
 }
 
-fn run_patient(spec: &CohortSpec, id: u64, obs: &[f64], per_patient: bool, acc: &mut CohortResult) {
+fn run_patient(spec: &CohortSpec, id: u64, obs: &Arc<[f64]>, per_patient: bool, acc: &mut CohortResult) {
     let mut rng = patient_rng(spec.seed, id);
     let patient = spec.population.sample(id, &mut rng);
     let model = match Model::new(patient.params.clone()) {
@@ -260,10 +301,19 @@ fn run_patient(spec: &CohortSpec, id: u64, obs: &[f64], per_patient: bool, acc: 
             &base_model
         } else {
             let mut p = patient.params.clone();
-            for (name, f) in &arm.param_factors {
-                if let Ok(v) = p.get(name) {
-                    let _ = p.set(name, v * f);
-                }
+            let scaled_params = arm.param_factors.iter().try_for_each(|(name, f)| {
+                let v = p.get(name)?;
+                p.set(name, v * f)
+            });
+            if let Err(e) = scaled_params {
+                acc.arms[ai].failed += 1;
+                acc.failures.push(Failure {
+                    arm: arm.name.clone(),
+                    id,
+                    error: e.to_string(),
+                    params: patient.params.clone(),
+                });
+                continue;
             }
             match Model::new(p) {
                 Ok(m) => {
@@ -291,7 +341,7 @@ fn run_patient(spec: &CohortSpec, id: u64, obs: &[f64], per_patient: bool, acc: 
                 params: patient.params.clone(),
             });
         };
-        let regimen = match arm.regimen_for(patient.weight_kg) {
+        let regimen = match arm.regimen_for(&patient) {
             Ok(r) => r,
             Err(RegimenError::WeightBelowLabel { .. }) => {
                 acc.arms[ai].excluded += 1;
@@ -310,22 +360,22 @@ fn run_patient(spec: &CohortSpec, id: u64, obs: &[f64], per_patient: bool, acc: 
             }
         };
         let mut arm_rng = rng.clone();
-        let mut tracker = OutcomeTracker::new(model, &spec.outcomes, switch_course(&regimen), spec.band_step_days);
-        match run_plan(
-            model,
-            &regimen,
-            spec.horizon_days,
-            obs,
-            &spec.sim,
-            spec.noise_cv,
-            &mut arm_rng,
-            &mut tracker,
-        ) {
-            Ok(run) => {
-                tracker.add_delay(run.courses.iter().map(|c| c.delay_days).sum());
-                let bands = std::mem::take(&mut tracker.band_values);
+        let problem = Problem::new(model.clone(), regimen, spec.horizon_days)
+            .and_then(|p| p.with_observation_grid(obs.clone()))
+            .and_then(|p| p.with_lab_noise_cv(spec.noise_cv));
+        let problem = match problem {
+            Ok(p) => p,
+            Err(e) => {
+                fail(acc, e.to_string());
+                continue;
+            }
+        };
+        let mut tracker =
+            OutcomeTracker::new(problem.model(), &spec.outcomes, problem.regimen()).with_bands(spec.band_step_days);
+        match solve(&problem, &spec.sim, &mut arm_rng, &mut tracker) {
+            Ok(_) => {
                 let outcome = tracker.finish();
-                acc.arms[ai].add(&outcome, &bands);
+                acc.arms[ai].add(&outcome);
                 if per_patient {
                     acc.rows.push(PatientRow {
                         arm: ai,

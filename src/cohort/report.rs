@@ -17,7 +17,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::summary::{ArmAccumulator, ArmSummary, Proportion, BAND_SUBSETS, QUANTILES};
+use super::summary::{ArmAccumulator, ArmSummary, Proportion, BAND_SUBSETS, NADIR_SUBSETS, QUANTILES};
 use super::{CohortResult, Failure, Shard};
 use crate::error::{Error, Result};
 use crate::model::ModelParams;
@@ -136,9 +136,9 @@ pub fn summarise(scenario: &Scenario, arms: &[ArmAccumulator]) -> Summary {
         }
     }
     let reference = match scenario.spec.outcomes.reference {
-        super::outcome::Reference::Start => "start".to_string(),
-        super::outcome::Reference::Switch => "switch".to_string(),
-        super::outcome::Reference::Day(d) => format!("day {d}"),
+        crate::outcome::Reference::Start => "start".to_string(),
+        crate::outcome::Reference::Switch => "switch".to_string(),
+        crate::outcome::Reference::Day(d) => format!("day {d}"),
     };
     Summary {
         scenario: scenario.name.clone(),
@@ -227,26 +227,33 @@ pub fn patients_csv(scenario: &Scenario, result: &CohortResult) -> String {
                 s.push_str(&",".repeat(20 + rec.len()));
             }
             Some(o) => {
-                s.push_str(&format!("false,{}", o.reference_day));
-                for v in o.at_reference {
-                    s.push_str(&format!(",{v:.2}"));
+                s.push_str("false,");
+                match &o.window {
+                    // Reference day not reached within the horizon: every outcome is missing, not zero.
+                    None => s.push_str(&",".repeat(18)),
+                    Some(w) => {
+                        s.push_str(&w.reference_day.to_string());
+                        for v in w.at_reference {
+                            s.push_str(&format!(",{v:.2}"));
+                        }
+                        for c in NADIR_SUBSETS {
+                            let n = w.nadir(c);
+                            s.push_str(&format!(",{:.2},{}", n.value, n.day));
+                        }
+                        s.push_str(&format!(
+                            ",{},{},{},{},{}",
+                            w.worst_grade, w.days_grade_ge2, w.days_grade_ge3, w.days_grade4, w.days_cd4_below_200,
+                        ));
+                    }
                 }
-                for n in o.nadir {
-                    s.push_str(&format!(",{:.2},{}", n.value, n.day));
-                }
-                s.push_str(&format!(
-                    ",{},{},{},{},{},{},{}",
-                    o.worst_grade,
-                    o.days_grade_ge2,
-                    o.days_grade_ge3,
-                    o.days_grade4,
-                    o.days_cd4_below_200,
-                    o.delay_days,
-                    o.stopped
-                ));
-                for r in &o.recovery_days {
+                s.push_str(&format!(",{},{}", o.delay_days, o.stopped));
+                for i in 0..rec.len() {
                     s.push(',');
-                    if let Some(d) = r {
+                    if let Some(d) = o
+                        .window
+                        .as_ref()
+                        .and_then(|w| w.recoveries.get(i).and_then(|r| r.days_after(w.reference_day)))
+                    {
                         s.push_str(&d.to_string());
                     }
                 }

@@ -3,12 +3,15 @@
 use serde::{Deserialize, Serialize};
 
 use super::histogram::{wilson95, DayHistogram, LogHistogram};
-use super::outcome::{PatientOutcome, NADIR_SUBSETS};
+use crate::outcome::PatientOutcome;
+use crate::regimen::Count;
 
 /// Quantile levels reported everywhere.
 pub const QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
 /// Names of the banded subsets, in order.
 pub const BAND_SUBSETS: [&str; 5] = ["ALC", "CD4", "CD8", "CD19", "NK"];
+/// The subsets whose nadirs are summarised.
+pub const NADIR_SUBSETS: [Count; 4] = [Count::Alc, Count::Cd4, Count::Cd8, Count::Cd19];
 
 /// Everything one arm accumulates: integer counts only, so merging is exact and order-free.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,7 +24,11 @@ pub struct ArmAccumulator {
     pub failed: u64,
     /// Patients excluded because the regimen refused them (e.g. cladribine below 40 kg).
     pub excluded: u64,
-    /// Patients by worst grade 0–4.
+    /// Patients simulated whose reference day (e.g. the switch) lies beyond the horizon: censored, left out of
+    /// every outcome below but the bands.
+    #[serde(default)]
+    pub not_reached: u64,
+    /// Patients by worst grade 0–4 (patients whose reference day was reached).
     pub worst_grade: [u64; 5],
     /// Patients with CD4 < 200 on at least one day.
     pub cd4_below_200: u64,
@@ -57,6 +64,7 @@ impl ArmAccumulator {
             patients: 0,
             failed: 0,
             excluded: 0,
+            not_reached: 0,
             worst_grade: [0; 5],
             cd4_below_200: 0,
             delayed: 0,
@@ -73,41 +81,50 @@ impl ArmAccumulator {
         }
     }
 
-    /// Adds one successful patient: outcomes and band values (one entry per band day, in order).
-    pub fn add(&mut self, o: &PatientOutcome, band_values: &[([f64; 5], u8)]) {
+    /// Adds one successful patient: its outcomes and band values (one per band day, in order).
+    pub fn add(&mut self, o: &PatientOutcome) {
         self.patients += 1;
-        self.worst_grade[o.worst_grade as usize] += 1;
-        self.cd4_below_200 += (o.days_cd4_below_200 > 0) as u64;
         if o.delay_days > 0.0 {
             self.delayed += 1;
             self.delay.add(o.delay_days.round() as u32);
         }
         self.stopped += o.stopped as u64;
-        for (h, n) in self.nadir.iter_mut().zip(&o.nadir) {
-            h.add(n.value);
+        for (k, (v, g)) in o.bands.iter().enumerate().take(self.bands.len()) {
+            for (h, x) in self.bands[k].iter_mut().zip(v) {
+                h.add(*x);
+            }
+            self.grades[k][g.value() as usize] += 1;
         }
-        for (h, v) in self.at_reference.iter_mut().zip(&o.at_reference) {
+        let Some(w) = &o.window else {
+            self.not_reached += 1;
+            return;
+        };
+        self.worst_grade[w.worst_grade.value() as usize] += 1;
+        self.cd4_below_200 += (w.days_cd4_below_200 > 0) as u64;
+        for (h, c) in self.nadir.iter_mut().zip(NADIR_SUBSETS) {
+            h.add(w.nadir(c).value);
+        }
+        for (h, v) in self.at_reference.iter_mut().zip(&w.at_reference) {
             h.add(*v);
         }
         for (h, d) in
             self.durations
                 .iter_mut()
-                .zip([o.days_grade_ge2, o.days_grade_ge3, o.days_grade4, o.days_cd4_below_200])
+                .zip([w.days_grade_ge2, w.days_grade_ge3, w.days_grade4, w.days_cd4_below_200])
         {
             h.add(d);
         }
-        for (i, r) in o.recovery_days.iter().enumerate() {
-            match r {
-                Some(d) => self.recovery[i].add(*d),
+        for (i, r) in w.recoveries.iter().enumerate() {
+            match r.days_after(w.reference_day) {
+                Some(d) => self.recovery[i].add(d),
                 None => self.recovery_censored[i] += 1,
             }
         }
-        for (k, (v, g)) in band_values.iter().enumerate().take(self.bands.len()) {
-            for (h, x) in self.bands[k].iter_mut().zip(v) {
-                h.add(*x);
-            }
-            self.grades[k][*g as usize] += 1;
-        }
+    }
+
+    /// Patients whose reference day was reached: the denominator of every risk.
+    pub fn analysed(&self) -> u64 {
+        self.patients - self.not_reached
     }
 
     /// Adds another accumulator of the same arm and layout.
@@ -115,6 +132,7 @@ impl ArmAccumulator {
         self.patients += o.patients;
         self.failed += o.failed;
         self.excluded += o.excluded;
+        self.not_reached += o.not_reached;
         for (a, b) in self.worst_grade.iter_mut().zip(&o.worst_grade) {
             *a += b;
         }
@@ -231,7 +249,11 @@ pub struct ArmSummary {
     pub failed: u64,
     /// Patients excluded by the regimen (e.g. cladribine below 40 kg).
     pub excluded: u64,
-    /// Fractions of patients by worst grade 0–4 from the reference day.
+    /// Patients whose reference day (e.g. the switch) lies beyond the horizon: not reached, censored.
+    pub not_reached: u64,
+    /// Patients whose reference day was reached: the denominator of the outcome risks and quantiles below.
+    pub analysed: u64,
+    /// Fractions of analysed patients by worst grade 0–4 from the reference day (`null` if none analysed).
     pub worst_grade_fractions: [f64; 5],
     /// P(worst grade ≥ 3).
     pub p_grade_ge3: Proportion,
@@ -239,9 +261,9 @@ pub struct ArmSummary {
     pub p_grade4: Proportion,
     /// P(CD4 < 200 cells/µL on at least one day).
     pub p_cd4_below_200: Proportion,
-    /// P(a course delayed by a lab rule).
+    /// P(a course delayed by a lab rule), over all simulated patients.
     pub p_delayed: Proportion,
-    /// P(a course cancelled by a lab rule).
+    /// P(a course cancelled by a lab rule), over all simulated patients.
     pub p_stopped: Proportion,
     /// Delay among delayed patients (days).
     pub delay_days: Quantiles,
@@ -264,7 +286,7 @@ pub struct ArmSummary {
 impl ArmSummary {
     /// Summarises an accumulator; `recovery_names` label the recoveries in order.
     pub fn from_accumulator(a: &ArmAccumulator, recovery_names: &[String]) -> Self {
-        let n = a.patients;
+        let n = a.analysed();
         let frac = |k: u64| {
             if n > 0 {
                 ((k as f64 / n as f64) * 1e6).round() / 1e6
@@ -276,15 +298,17 @@ impl ArmSummary {
         let day_q = |h: &DayHistogram| Quantiles::from(|p| h.quantile(p).map(f64::from));
         ArmSummary {
             name: a.name.clone(),
-            patients: n,
+            patients: a.patients,
             failed: a.failed,
             excluded: a.excluded,
+            not_reached: a.not_reached,
+            analysed: n,
             worst_grade_fractions: a.worst_grade.map(frac),
             p_grade_ge3: Proportion::of(a.worst_grade[3] + a.worst_grade[4], n),
             p_grade4: Proportion::of(a.worst_grade[4], n),
             p_cd4_below_200: Proportion::of(a.cd4_below_200, n),
-            p_delayed: Proportion::of(a.delayed, n),
-            p_stopped: Proportion::of(a.stopped, n),
+            p_delayed: Proportion::of(a.delayed, a.patients),
+            p_stopped: Proportion::of(a.stopped, a.patients),
             delay_days: day_q(&a.delay),
             at_reference: BAND_SUBSETS
                 .iter()

@@ -8,11 +8,13 @@
 //!
 //! The equations, with each parameter's meaning, are in `docs/model.md`.
 
+mod count;
 mod grade;
 mod jacobian;
 mod params;
 pub mod state;
 
+pub use count::Count;
 pub use grade::{Grade, GradeScale, DEFAULT_LLN};
 pub use jacobian::{ExposurePartials, Matrix};
 pub use params::{Constraint, ModelParams, ParamError, ParamSpec};
@@ -30,7 +32,7 @@ pub struct Exposure {
     pub impairment: f64,
 }
 
-/// Observable quantities of one state.
+/// Count quantities of one state.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Observables {
     /// Absolute lymphocyte count (cells/µL), scaled to the patient's baseline ALC.

@@ -14,6 +14,7 @@
 //! **Covariates** ([`Covariates`]) are assumptions typical of relapsing-MS trial populations, documented on
 //! each field.
 
+pub mod paramset;
 pub mod rng;
 
 use nalgebra::{DMatrix, DVector};

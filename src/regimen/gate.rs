@@ -10,60 +10,8 @@
 //! to 6 months, else stopped.
 
 use super::{Drug, Regimen, RegimenError};
+use crate::model::Count;
 use crate::units::months;
-
-/// A count a gate can read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Observable {
-    /// Absolute lymphocyte count.
-    Alc,
-    /// CD4+ T cells.
-    Cd4,
-    /// CD8+ T cells.
-    Cd8,
-    /// CD19+ B cells.
-    Cd19,
-    /// NK cells.
-    Nk,
-}
-
-impl Observable {
-    /// All observables.
-    pub const ALL: [Observable; 5] = [
-        Observable::Alc,
-        Observable::Cd4,
-        Observable::Cd8,
-        Observable::Cd19,
-        Observable::Nk,
-    ];
-
-    /// Name as in outputs (`ALC`, `CD4` …).
-    pub fn name(self) -> &'static str {
-        match self {
-            Observable::Alc => "ALC",
-            Observable::Cd4 => "CD4",
-            Observable::Cd8 => "CD8",
-            Observable::Cd19 => "CD19",
-            Observable::Nk => "NK",
-        }
-    }
-
-    /// Parses `ALC`, `CD4`, `CD8`, `CD19` or `NK` (any case).
-    pub fn parse(s: &str) -> Option<Self> {
-        Observable::ALL.into_iter().find(|o| o.name().eq_ignore_ascii_case(s))
-    }
-
-    /// Reads the value (cells/µL) from observables.
-    pub fn of(self, o: &crate::model::Observables) -> f64 {
-        match self {
-            Observable::Alc => o.alc,
-            Observable::Cd4 => o.cd4,
-            Observable::Cd8 => o.cd8,
-            Observable::Cd19 => o.cd19,
-            Observable::Nk => o.nk,
-        }
-    }
-}
 
 /// What happens when a gate still fails at the end of the allowed delay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,16 +22,22 @@ pub enum OnFail {
     Proceed,
 }
 
+/// Shortest interval between gate visits (days): blood counts are not repeated more than daily. The bound also
+/// makes every wait loop advance.
+pub const MIN_RECHECK_DAYS: f64 = 1.0;
+/// Longest recheck interval or delay a gate accepts (days): 100 years.
+pub const MAX_GATE_DAYS: f64 = 36525.0;
+
 /// A lab rule checked before a course starts.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Gate {
     /// The count checked.
-    pub observable: Observable,
+    pub observable: Count,
     /// The course may start if the (measured) count is at least this (cells/µL).
     pub min_cells_per_ul: f64,
-    /// Days between re-checks while the count fails (> 0).
+    /// Days between re-checks while the count fails (from [`MIN_RECHECK_DAYS`] to [`MAX_GATE_DAYS`]).
     pub recheck_every_days: f64,
-    /// Longest delay allowed (days, ≥ 0).
+    /// Longest delay allowed (days, 0 to [`MAX_GATE_DAYS`]).
     pub max_delay_days: f64,
     /// What to do when the delay runs out.
     pub on_fail: OnFail,
@@ -104,15 +58,21 @@ impl Gate {
                 "a finite count >= 0 cells/uL",
             ));
         }
-        if !(self.recheck_every_days.is_finite() && self.recheck_every_days > 0.0) {
+        if !(self.recheck_every_days.is_finite()
+            && (MIN_RECHECK_DAYS..=MAX_GATE_DAYS).contains(&self.recheck_every_days))
+        {
             return Err(bad(
                 "recheck_every_days",
                 self.recheck_every_days,
-                "a finite interval > 0 days",
+                "an interval between 1 and 36525 days (visits at most daily)",
             ));
         }
-        if !(self.max_delay_days.is_finite() && self.max_delay_days >= 0.0) {
-            return Err(bad("max_delay_days", self.max_delay_days, "a finite delay >= 0 days"));
+        if !(self.max_delay_days.is_finite() && (0.0..=MAX_GATE_DAYS).contains(&self.max_delay_days)) {
+            return Err(bad(
+                "max_delay_days",
+                self.max_delay_days,
+                "a delay between 0 and 36525 days",
+            ));
         }
         Ok(())
     }
@@ -163,7 +123,7 @@ impl LabelRules {
             return Ok(regimen);
         };
         regimen.courses[y1].gate = Some(Gate {
-            observable: Observable::Alc,
+            observable: Count::Alc,
             min_cells_per_ul: self.lln,
             recheck_every_days: self.recheck_every_days,
             max_delay_days: self.year1_max_wait_days,
@@ -171,7 +131,7 @@ impl LabelRules {
         });
         if let Some(&(y2, _)) = starts.iter().find(|(_, d)| *d >= y1_day + 300.0) {
             regimen.courses[y2].gate = Some(Gate {
-                observable: Observable::Alc,
+                observable: Count::Alc,
                 min_cells_per_ul: self.year2_min_alc,
                 recheck_every_days: self.recheck_every_days,
                 max_delay_days: self.year2_max_delay_days,

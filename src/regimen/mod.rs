@@ -18,7 +18,8 @@ mod gate;
 pub mod presets;
 pub mod weight_band;
 
-pub use gate::{Gate, LabelRules, Observable, OnFail};
+pub use crate::model::Count;
+pub use gate::{Gate, LabelRules, OnFail, MAX_GATE_DAYS, MIN_RECHECK_DAYS};
 
 use std::fmt;
 
@@ -61,6 +62,17 @@ pub struct Dose {
     pub amount_mg: f64,
     /// Route of administration.
     pub route: Route,
+}
+
+impl Dose {
+    /// Offset from the course start at which this dose has been fully given (days): the end of an infusion,
+    /// or the offset itself for an oral dose.
+    pub fn end_offset_days(&self) -> f64 {
+        match self.route {
+            Route::Infusion { duration_days } => self.offset_days + duration_days,
+            Route::Oral => self.offset_days,
+        }
+    }
 }
 
 /// A named block of doses of one drug.
@@ -149,6 +161,12 @@ pub struct Regimen {
     pub name: String,
     /// The courses, in the order their starts are resolved.
     pub courses: Vec<ScheduledCourse>,
+}
+
+impl From<&Regimen> for Regimen {
+    fn from(r: &Regimen) -> Self {
+        r.clone()
+    }
 }
 
 impl Start {

@@ -121,8 +121,11 @@ pub fn cladribine_label(weight_kg: f64) -> Result<Regimen, RegimenError> {
     ))
 }
 
-/// A trial-style cladribine regimen: cycles of `mg_per_kg` each, starting on `start_days`, each split evenly
-/// over `days_per_cycle` daily doses. Weights below 40 kg are refused as for the label.
+/// A trial-style cladribine regimen: cycles of `mg_per_kg` each, starting on `start_days` (ascending), each split
+/// evenly over `days_per_cycle` daily doses. Weights below 40 kg are refused as for the label.
+///
+/// Later cycles are placed relative to the cycle before them ([`Start::AfterPreviousStart`] with the planned
+/// gap), so a gate that delays one cycle moves the later ones by the same amount.
 pub fn trial_cycles(
     name: &str,
     start_days: &[f64],
@@ -150,13 +153,28 @@ pub fn trial_cycles(
         name: name.into(),
         courses: Vec::new(),
     };
+    // The first cycle sits at its day; each later one is placed relative to the start of the cycle before it,
+    // so that a lab gate delaying one cycle moves the cycles after it with it (no dose is lost to a delay).
     for (i, &d) in start_days.iter().enumerate() {
+        let path = || format!("start_days[{i}]");
+        let start = match i {
+            0 => Start::AtDay(d),
+            _ => Start::AfterPreviousStart(d - start_days[i - 1]),
+        };
+        let ok = d.is_finite() && d >= 0.0 && (i == 0 || d >= start_days[i - 1] + days_per_cycle as f64 - 1.0);
+        if !ok {
+            return Err(RegimenError::InvalidValue {
+                path: path(),
+                value: d,
+                requirement: "a finite day >= 0, after the previous cycle has ended",
+            });
+        }
         let course = Course::oral_daily(
             format!("{name} cycle {}", i + 1),
             Drug::Cladribine,
             &vec![daily; days_per_cycle],
         );
-        r.push(Start::AtDay(d), course);
+        r.push(start, course);
     }
     Ok(r)
 }

@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::cohort::outcome::{OutcomeConfig, Recovery, Reference, Threshold};
 use crate::cohort::{Arm, ArmRegimen, CohortSpec};
 use crate::model::GradeScale;
+use crate::outcome::{OutcomeConfig, Recovery, Reference, Threshold};
 use crate::population::{Covariates, PopulationModel, Variability};
-use crate::regimen::{presets, Course, Dose, Drug, Gate, LabelRules, Observable, OnFail, Regimen, Route, Start};
+use crate::regimen::{presets, Count, Course, Dose, Drug, Gate, LabelRules, OnFail, Regimen, Route, Start};
 use crate::simulate::{PkForm, SimOptions};
 use crate::solver::{Method, SolverOptions};
 use crate::units::{hours, months, years};
@@ -44,6 +44,15 @@ pub struct ScenarioError {
     pub path: String,
     /// What is wrong, with the value.
     pub message: String,
+}
+
+impl From<crate::population::paramset::ParamSetError> for ScenarioError {
+    fn from(e: crate::population::paramset::ParamSetError) -> Self {
+        ScenarioError {
+            path: e.path,
+            message: e.message,
+        }
+    }
 }
 
 fn err(path: impl Into<String>, message: impl Into<String>) -> ScenarioError {
@@ -249,7 +258,7 @@ fn parse_recovery(path: &str, s: &str) -> Result<Recovery, ScenarioError> {
         )
     };
     let (lhs, rhs) = s.split_once(">=").ok_or_else(bad)?;
-    let observable = Observable::parse(lhs.trim()).ok_or_else(bad)?;
+    let observable = Count::parse(lhs.trim()).ok_or_else(bad)?;
     let rhs = rhs.trim();
     let threshold = if rhs.eq_ignore_ascii_case("LLN") {
         Threshold::Lln
@@ -349,7 +358,7 @@ fn course(path: &str, c: &RawCourse) -> Result<(Start, Course, Option<Gate>), Sc
         None => None,
         Some(g) => {
             let gp = format!("{path}.gate");
-            let observable = Observable::parse(&g.observable).ok_or_else(|| {
+            let observable = Count::parse(&g.observable).ok_or_else(|| {
                 err(
                     format!("{gp}.observable"),
                     format!("must be ALC, CD4, CD8, CD19 or NK, got {:?}", g.observable),
@@ -523,7 +532,7 @@ fn validate(raw: RawScenario) -> Result<Scenario, ScenarioError> {
     let label_default = r.label.unwrap_or(true);
 
     // Population: the shipped calibrated set, with the file's overrides.
-    let shipped = crate::calibration::paramset::ParamSet::shipped();
+    let shipped = crate::population::paramset::ParamSet::shipped();
     let mut typical = shipped.typical;
     for (k, v) in &raw.population.parameters {
         typical.set(k, *v).map_err(|_| {
@@ -646,7 +655,7 @@ fn validate(raw: RawScenario) -> Result<Scenario, ScenarioError> {
                         finite("sweep.values", v, v >= 0.0, "months >= 0")?;
                         match &mut a.regimen {
                             ArmRegimen::Preset { interval_months, .. } => *interval_months = v,
-                            ArmRegimen::Fixed(_) => {
+                            ArmRegimen::Fixed(_) | ArmRegimen::PerPatient(_) => {
                                 return Err(err(
                                     "sweep.parameter",
                                     "interval_months sweeps need arms given by preset",

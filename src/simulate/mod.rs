@@ -1,9 +1,10 @@
 //! Single-patient simulation: the event-segmented driver.
 //!
-//! A [`Problem`] says *what* to simulate (a validated [`Model`], the dose events of a regimen, a horizon and
-//! observation days); [`SimOptions`] say *how* (integration [`Method`], [`SolverOptions`], and the drug
-//! representation [`PkForm`]); [`simulate`] returns a [`Trajectory`], and [`simulate_streaming`] hands each
-//! observation to a callback instead of storing it.
+//! A [`Problem`] says *what* to simulate (a validated [`Model`], a [`Regimen`] with its lab gates, a horizon,
+//! observation days and lab measurement noise); [`SimOptions`] say *how* (integration [`Method`],
+//! [`SolverOptions`], and the drug representation [`PkForm`]). [`solve`] is the one way a patient is simulated:
+//! it hands every observation and course decision to an [`Observer`] and returns a [`RunRecord`] (what
+//! happened to each course, the doses given, the work). [`simulate`] is `solve` into a stored [`Trajectory`].
 //!
 //! The driver splits time at every dose event (oral dose, infusion start, infusion stop) and integrates one
 //! event-free segment at a time, so no discontinuity ever falls inside a step. An observation at an event
@@ -21,14 +22,18 @@ use std::str::FromStr;
 
 use crate::error::{Error, Result};
 use crate::model::state::{self, cell, drug, CellState, DrugState, FullState, FULL};
-use crate::model::{Model, Observables};
+use crate::model::Model;
 use crate::pk::{DrugPropagator, DrugSegment};
+use std::sync::Arc;
+
 use crate::regimen::{DoseEvent, EventAction, Regimen};
 use crate::solver::{integrate_segment, Method, OdeSystem, SolverOptions, SolverStats};
 
-pub mod plan;
+mod observer;
+mod solve;
 
-pub use plan::{run_plan, CourseRecord, PlanObserver, PlanRun};
+pub use observer::{CourseFate, CourseRecord, Discard, ObserveFn, Observer, RunRecord, Trajectory};
+pub use solve::solve;
 
 /// How the drug subsystem is handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -78,32 +83,48 @@ pub struct SimOptions {
     pub pk: PkForm,
 }
 
-/// What to simulate for one patient.
+/// Longest horizon accepted (days): 100 years. Longer horizons are refused rather than attempted (a daily
+/// grid over them would not fit in memory, and no patient is followed that long).
+pub const MAX_HORIZON_DAYS: f64 = 100.0 * crate::units::DAYS_PER_YEAR;
+
+/// Largest coefficient of variation of lab measurement noise accepted (1 = 100 %).
+pub const MAX_LAB_NOISE_CV: f64 = 1.0;
+
+/// What to simulate for one patient: the model, the regimen with its gates, the horizon, the observation days
+/// and the lab measurement noise at gate visits.
 #[derive(Debug, Clone)]
 pub struct Problem {
     model: Model,
-    events: Vec<DoseEvent>,
+    regimen: Regimen,
     horizon_days: f64,
-    observation_days: Vec<f64>,
+    observation_days: Arc<[f64]>,
+    lab_noise_cv: f64,
+}
+
+/// Days 0, 1, …, ⌊horizon⌋: the default observation grid.
+pub fn daily_grid(horizon_days: f64) -> Arc<[f64]> {
+    (0..=horizon_days.floor() as usize).map(|d| d as f64).collect()
 }
 
 impl Problem {
-    /// A patient on a regimen, observed once a day (days 0, 1, …, ⌊horizon⌋) up to `horizon_days`.
-    pub fn new(model: Model, regimen: &Regimen, horizon_days: f64) -> Result<Self> {
-        if !(horizon_days.is_finite() && horizon_days > 0.0) {
+    /// A patient on a regimen, observed once a day (days 0, 1, …, ⌊horizon⌋) up to `horizon_days`
+    /// (finite, > 0 and at most [`MAX_HORIZON_DAYS`]). The regimen is validated here, gates included.
+    pub fn new(model: Model, regimen: impl Into<Regimen>, horizon_days: f64) -> Result<Self> {
+        if !(horizon_days.is_finite() && horizon_days > 0.0 && horizon_days <= MAX_HORIZON_DAYS) {
             return Err(Error::invalid(
-                "days",
+                "horizon_days",
                 horizon_days,
-                "must be a finite horizon > 0 days",
+                format!("must be a finite horizon > 0 and <= {MAX_HORIZON_DAYS} days (100 years)"),
             ));
         }
-        let events = regimen.events()?;
-        let daily = (0..=horizon_days.floor() as usize).map(|d| d as f64).collect();
+        let regimen = regimen.into();
+        regimen.administrations()?;
         Ok(Problem {
             model,
-            events,
+            regimen,
             horizon_days,
-            observation_days: daily,
+            observation_days: daily_grid(horizon_days),
+            lab_noise_cv: 0.0,
         })
     }
 
@@ -120,7 +141,38 @@ impl Problem {
         }
         days.sort_by(f64::total_cmp);
         days.dedup();
+        self.observation_days = days.into();
+        Ok(self)
+    }
+
+    /// Shares an already built observation grid (strictly ascending, within `[0, horizon]`), e.g. one daily
+    /// grid for every patient of a cohort.
+    pub fn with_observation_grid(mut self, days: Arc<[f64]>) -> Result<Self> {
+        let ok = days.windows(2).all(|w| w[0] < w[1])
+            && days.first().is_none_or(|&d| d >= 0.0)
+            && days.last().is_none_or(|&d| d <= self.horizon_days);
+        if !ok {
+            return Err(Error::invalid(
+                "observation_days",
+                format!("{} days", days.len()),
+                format!("must be strictly ascending within [0, {}] days", self.horizon_days),
+            ));
+        }
         self.observation_days = days;
+        Ok(self)
+    }
+
+    /// Sets the coefficient of variation of multiplicative log-normal measurement noise on the counts read at
+    /// gate visits (0 = exact counts, the default; at most [`MAX_LAB_NOISE_CV`]).
+    pub fn with_lab_noise_cv(mut self, cv: f64) -> Result<Self> {
+        if !(cv.is_finite() && (0.0..=MAX_LAB_NOISE_CV).contains(&cv)) {
+            return Err(Error::invalid(
+                "lab_noise_cv",
+                cv,
+                format!("must be a coefficient of variation in [0, {MAX_LAB_NOISE_CV}]"),
+            ));
+        }
+        self.lab_noise_cv = cv;
         Ok(self)
     }
 
@@ -129,9 +181,9 @@ impl Problem {
         &self.model
     }
 
-    /// The sorted dose events.
-    pub fn events(&self) -> &[DoseEvent] {
-        &self.events
+    /// The regimen, with its gates.
+    pub fn regimen(&self) -> &Regimen {
+        &self.regimen
     }
 
     /// Simulation horizon (days).
@@ -143,23 +195,10 @@ impl Problem {
     pub fn observation_days(&self) -> &[f64] {
         &self.observation_days
     }
-}
 
-/// The states at the observation days, with the work it took.
-#[derive(Debug, Clone)]
-pub struct Trajectory {
-    /// Observation days, ascending.
-    pub days: Vec<f64>,
-    /// Full 16-state vector at each observation day (drug states first; see [`crate::model::state`]).
-    pub states: Vec<FullState>,
-    /// Integrator work.
-    pub stats: SolverStats,
-}
-
-impl Trajectory {
-    /// Observables at each observation day.
-    pub fn observables(&self, model: &Model) -> Vec<Observables> {
-        self.states.iter().map(|s| model.observe(s)).collect()
+    /// Coefficient of variation of lab measurement noise at gate visits.
+    pub fn lab_noise_cv(&self) -> f64 {
+        self.lab_noise_cv
     }
 }
 
@@ -229,37 +268,31 @@ impl OdeSystem<FULL> for FullSystem<'_> {
 /// about 3.3; 2 leaves a margin).
 pub const STABILITY_CAP: f64 = 2.0;
 
-/// Simulates one patient and stores every observation.
+/// Simulates one patient and stores every observation: [`solve`] into a [`Trajectory`].
+///
+/// Gates are honoured. Lab measurement noise needs the patient's random stream, so a problem with
+/// `lab_noise_cv > 0` is refused here: call [`solve`] with the stream instead.
 pub fn simulate(problem: &Problem, opts: &SimOptions) -> Result<Trajectory> {
-    let n = problem.observation_days.len();
-    let mut days = Vec::with_capacity(n);
-    let mut states = Vec::with_capacity(n);
-    let stats = simulate_streaming(problem, opts, &mut |t, y| {
-        days.push(t);
-        states.push(*y);
-    })?;
-    Ok(Trajectory { days, states, stats })
-}
-
-/// Simulates one patient, handing each observation (day, full state) to `observe` in time order.
-pub fn simulate_streaming(
-    problem: &Problem,
-    opts: &SimOptions,
-    observe: &mut dyn FnMut(f64, &FullState),
-) -> Result<SolverStats> {
-    let mut sim = Simulator::new(&problem.model, opts)?;
-    sim.advance(
-        problem.horizon_days,
-        &problem.events,
-        &problem.observation_days,
-        observe,
-    )?;
-    Ok(sim.stats())
+    if problem.lab_noise_cv > 0.0 {
+        return Err(Error::invalid(
+            "lab_noise_cv",
+            problem.lab_noise_cv,
+            "needs a random stream for the measurement noise: call solve() with the patient's stream",
+        ));
+    }
+    let mut traj = Trajectory {
+        days: Vec::with_capacity(problem.observation_days.len()),
+        states: Vec::with_capacity(problem.observation_days.len()),
+        ..Default::default()
+    };
+    // No noise: the stream is never read.
+    solve(problem, opts, &mut crate::population::rng::patient_rng(0, 0), &mut traj)?;
+    Ok(traj)
 }
 
 /// A resumable simulation of one patient: advance it to a time, look at the state, decide what to dose next,
-/// advance again. This is what lab-gated rules need; [`simulate`] is one call to [`Simulator::advance`].
-pub struct Simulator<'m> {
+/// advance again. This is what lab-gated rules need; [`solve`] drives it.
+pub(crate) struct Simulator<'m> {
     model: &'m Model,
     propagator: Option<DrugPropagator>,
     method: Method,

@@ -5,6 +5,7 @@ mod baseline;
 mod calibration;
 mod cli;
 mod cohort;
+mod core;
 mod invariants;
 mod kinetics;
 mod pk_oracles;

@@ -166,10 +166,9 @@ fn invalid_regimens_are_rejected_with_the_field() {
 fn sequence_splits_into_two_drug_phases() {
     use lymphosim::outcome::phases;
     let r = presets::sequence(70.0, 9.0).unwrap();
-    let admins = r.administrations().unwrap();
     let p = Problem::new(Model::reference_v1(), &r, 1500.0).unwrap();
     let t = simulate(&p, &SimOptions::default()).unwrap();
-    let ph = phases(p.model(), &t, &admins, &GradeScale::default());
+    let ph = phases(p.model(), &t, &GradeScale::default());
     assert_eq!(ph.len(), 2);
     assert_eq!((ph[0].drug, ph[0].start_day), (Drug::Alemtuzumab, 0.0));
     let switch = months(12.0) + 2.0 + hours(4.0) + months(9.0);
@@ -177,7 +176,12 @@ fn sequence_splits_into_two_drug_phases() {
     assert!((ph[1].start_day - switch).abs() < 1e-9);
     assert_eq!(ph[0].end_day, ph[1].start_day);
     // The phase nadirs are the overall nadirs restricted to each phase.
-    let s = PatientSummary::from_trajectory(p.model(), &t, &GradeScale::default());
-    assert_eq!(ph[0].within.alc, s.alc);
-    assert!(ph[1].within.alc.day >= switch && ph[1].within.alc.value >= s.alc.value);
+    let cfg = OutcomeConfig::whole_run(GradeScale::default());
+    let s = PatientOutcome::from_trajectory(p.model(), &t, &cfg, p.regimen())
+        .window
+        .unwrap();
+    let (first, second) = (ph[0].within.as_ref().unwrap(), ph[1].within.as_ref().unwrap());
+    assert_eq!(first.nadir(Count::Alc), s.nadir(Count::Alc));
+    let alc = second.nadir(Count::Alc);
+    assert!(alc.day >= switch && alc.value >= s.nadir(Count::Alc).value);
 }

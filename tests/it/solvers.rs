@@ -50,7 +50,7 @@ fn every_method_agrees_with_the_reference() {
 
 #[test]
 fn solver_options_are_validated() {
-    let p = Problem::new(Model::reference_v1(), &preset("sequence"), 100.0).unwrap();
+    let p = Problem::new(Model::reference_v1(), preset("sequence"), 100.0).unwrap();
     for (bad, name) in [
         (
             SolverOptions {
@@ -89,7 +89,7 @@ fn solver_options_are_validated() {
 
 #[test]
 fn too_few_steps_is_a_typed_error_with_the_day() {
-    let p = Problem::new(Model::reference_v1(), &preset("alemtuzumab-label"), 100.0).unwrap();
+    let p = Problem::new(Model::reference_v1(), preset("alemtuzumab-label"), 100.0).unwrap();
     let o = SimOptions {
         solver: SolverOptions {
             max_steps_per_segment: 3,

@@ -22,9 +22,18 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::ModelParams;
-use crate::population::Variability;
-use crate::scenario::ScenarioError;
+use crate::model::{Model, ModelParams};
+use crate::population::{Covariates, PopulationModel, Variability};
+
+/// A parameter-set file that cannot be used, naming the field path and what is wrong.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ParamSetError {
+    /// Field path, e.g. `parameters.clad_kill_m4` (`<file>` for syntax errors).
+    pub path: String,
+    /// What is wrong, with the value.
+    pub message: String,
+}
 
 /// Where a parameter set came from.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -104,14 +113,24 @@ impl ParamSet {
         Self::from_toml(SHIPPED).expect("the shipped parameter set is valid")
     }
 
+    /// The typical patient of this set as a validated model.
+    pub fn typical_model(&self) -> Model {
+        Model::new(self.typical.clone()).expect("a parameter set's typical values are validated when it is built")
+    }
+
+    /// The virtual population of this set: its typical values and variability, with `covariates`.
+    pub fn population(&self, covariates: Covariates) -> Result<PopulationModel, crate::population::PopulationError> {
+        PopulationModel::new(self.typical.clone(), covariates, self.variability.clone())
+    }
+
     /// The calibrated v1 set (see [`SHIPPED_V1`]).
     pub fn shipped_v1() -> Self {
         Self::from_toml(SHIPPED_V1).expect("the shipped v1 parameter set is valid")
     }
 
     /// Parses a parameter-set file.
-    pub fn from_toml(text: &str) -> Result<Self, ScenarioError> {
-        let err = |path: String, message: String| ScenarioError { path, message };
+    pub fn from_toml(text: &str) -> Result<Self, ParamSetError> {
+        let err = |path: String, message: String| ParamSetError { path, message };
         let de = toml::Deserializer::parse(text).map_err(|e| err("<file>".into(), e.to_string().trim().to_string()))?;
         let raw: RawSet = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
@@ -188,6 +207,25 @@ impl ParamSet {
             "# lymphosim parameter set (model {}); load with --params FILE\n{body}",
             self.model
         )
+    }
+}
+
+impl Model {
+    /// The typical patient of the shipped calibrated parameter set ([`ParamSet::shipped`]): the model every
+    /// command uses unless told otherwise. [`Model::reference_v1`] is the first-guess alternative.
+    pub fn shipped() -> Model {
+        ParamSet::shipped().typical_model()
+    }
+}
+
+impl PopulationModel {
+    /// The virtual population of the shipped calibrated parameter set with the default covariates: what
+    /// `lymphosim run` samples unless a scenario overrides it. [`PopulationModel::reference_v1`] is the
+    /// first-guess alternative.
+    pub fn shipped() -> PopulationModel {
+        ParamSet::shipped()
+            .population(Covariates::default())
+            .expect("the shipped parameter set is a valid population")
     }
 }
 

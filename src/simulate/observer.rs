@@ -1,0 +1,180 @@
+//! What a simulation reports while it runs.
+//!
+//! [`solve`](super::solve) hands every observation and every course decision to an [`Observer`], in time
+//! order. Storing a trajectory ([`Trajectory`]) and tracking a patient's outcomes
+//! ([`crate::outcome::OutcomeTracker`]) are two implementations; a pair `(A, B)` of observers feeds both, and
+//! [`ObserveFn`] turns a closure into an observer for quick studies.
+
+use crate::model::state::FullState;
+use crate::model::{Model, Observables};
+use crate::regimen::{Administration, Drug};
+use crate::solver::SolverStats;
+
+/// Why a planned course was not given, or not given when planned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CourseFate {
+    /// Given on its planned day.
+    OnTime,
+    /// A lab gate delayed it; it was given later.
+    Delayed,
+    /// An earlier course was delayed past this course's planned start, or the course would have overlapped a
+    /// running course of the same drug: it was moved to the first day it could be given (see
+    /// [`super::solve`]'s placement rules).
+    Moved,
+    /// A lab gate cancelled it (and every later course of the same drug).
+    StoppedByGate,
+    /// An earlier course of the same drug was cancelled by its gate.
+    StoppedWithDrug,
+    /// Its planned start lies at or after the horizon: not simulated (censored, not cancelled).
+    BeyondHorizon,
+}
+
+impl CourseFate {
+    /// Stable name used in outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            CourseFate::OnTime => "on-time",
+            CourseFate::Delayed => "delayed",
+            CourseFate::Moved => "moved",
+            CourseFate::StoppedByGate => "stopped-by-gate",
+            CourseFate::StoppedWithDrug => "stopped-with-drug",
+            CourseFate::BeyondHorizon => "beyond-horizon",
+        }
+    }
+
+    /// Whether a gate cancelled the course.
+    pub fn is_stopped(self) -> bool {
+        matches!(self, CourseFate::StoppedByGate | CourseFate::StoppedWithDrug)
+    }
+}
+
+/// What happened to one course of the regimen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CourseRecord {
+    /// Index of the course in the regimen.
+    pub course: usize,
+    /// The drug.
+    pub drug: Drug,
+    /// Planned start (day), resolved from the actual (or, if not given, planned) start of the previous course.
+    pub planned_start: f64,
+    /// Actual start (day); `None` if the course was cancelled or lies beyond the horizon.
+    pub start: Option<f64>,
+    /// Days between the planned and the actual start (gate delay or move; 0 if on time or not given).
+    pub delay_days: f64,
+    /// What happened.
+    pub fate: CourseFate,
+    /// Day of the gate visit that cancelled the course (for [`CourseFate::StoppedByGate`]).
+    pub stopped_on: Option<f64>,
+    /// Number of visits at which a gate was checked.
+    pub visits: u32,
+    /// Doses the regimen plans for this course.
+    pub doses_planned: usize,
+    /// Doses given before the horizon (a course that straddles the horizon gives only its first doses).
+    pub doses_given: usize,
+}
+
+/// What a run did, besides its observations.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RunRecord {
+    /// One record per course, in the regimen's order.
+    pub courses: Vec<CourseRecord>,
+    /// The administrations actually given before the horizon, sorted by day.
+    pub administrations: Vec<Administration>,
+    /// Integrator work.
+    pub stats: SolverStats,
+}
+
+impl RunRecord {
+    /// Total gate delay and moves over all courses (days).
+    pub fn total_delay_days(&self) -> f64 {
+        self.courses.iter().map(|c| c.delay_days).sum()
+    }
+}
+
+/// Receives a run's observations and course decisions, in time order.
+///
+/// Every method but [`Observer::on_observation`] has a default that does nothing.
+pub trait Observer {
+    /// The full state at an observation day (before any dose due that day: a trough sample).
+    fn on_observation(&mut self, day: f64, state: &FullState);
+    /// A course starts on `day` (reported before any observation after `day`).
+    fn on_course_started(&mut self, _course: usize, _drug: Drug, _day: f64) {}
+    /// A gate visit on `day` found `measured` cells/µL, below its threshold: the course waits.
+    fn on_course_delayed(&mut self, _course: usize, _drug: Drug, _day: f64, _measured: f64) {}
+    /// A gate cancelled a course on `day`.
+    fn on_course_stopped(&mut self, _course: usize, _drug: Drug, _day: f64) {}
+    /// The run reached its horizon; `run` holds every course's fate and the doses given.
+    fn on_finish(&mut self, _run: &RunRecord) {}
+}
+
+impl<A: Observer + ?Sized, B: Observer + ?Sized> Observer for (&mut A, &mut B) {
+    fn on_observation(&mut self, day: f64, state: &FullState) {
+        self.0.on_observation(day, state);
+        self.1.on_observation(day, state);
+    }
+    fn on_course_started(&mut self, course: usize, drug: Drug, day: f64) {
+        self.0.on_course_started(course, drug, day);
+        self.1.on_course_started(course, drug, day);
+    }
+    fn on_course_delayed(&mut self, course: usize, drug: Drug, day: f64, measured: f64) {
+        self.0.on_course_delayed(course, drug, day, measured);
+        self.1.on_course_delayed(course, drug, day, measured);
+    }
+    fn on_course_stopped(&mut self, course: usize, drug: Drug, day: f64) {
+        self.0.on_course_stopped(course, drug, day);
+        self.1.on_course_stopped(course, drug, day);
+    }
+    fn on_finish(&mut self, run: &RunRecord) {
+        self.0.on_finish(run);
+        self.1.on_finish(run);
+    }
+}
+
+/// A closure `(day, state)` as an observer of observations only.
+pub struct ObserveFn<F>(pub F);
+
+impl<F: FnMut(f64, &FullState)> Observer for ObserveFn<F> {
+    fn on_observation(&mut self, day: f64, state: &FullState) {
+        (self.0)(day, state);
+    }
+}
+
+/// An observer that ignores everything (for timing the integrator alone).
+pub struct Discard;
+
+impl Observer for Discard {
+    fn on_observation(&mut self, _day: f64, _state: &FullState) {}
+}
+
+/// The states at the observation days, with what the run did.
+#[derive(Debug, Clone, Default)]
+pub struct Trajectory {
+    /// Observation days, ascending.
+    pub days: Vec<f64>,
+    /// Full state vector at each observation day (drug states first; see [`crate::model::state`]).
+    pub states: Vec<FullState>,
+    /// Courses, doses given and integrator work (filled when the run finishes).
+    pub run: RunRecord,
+}
+
+impl Trajectory {
+    /// Observables at each observation day.
+    pub fn observables(&self, model: &Model) -> Vec<Observables> {
+        self.states.iter().map(|s| model.observe(s)).collect()
+    }
+
+    /// Integrator work.
+    pub fn stats(&self) -> SolverStats {
+        self.run.stats
+    }
+}
+
+impl Observer for Trajectory {
+    fn on_observation(&mut self, day: f64, state: &FullState) {
+        self.days.push(day);
+        self.states.push(*state);
+    }
+    fn on_finish(&mut self, run: &RunRecord) {
+        self.run = run.clone();
+    }
+}
