@@ -77,8 +77,13 @@ fn load(a: &RunArgs) -> anyhow::Result<(String, Scenario)> {
     Ok((text, s))
 }
 
+/// A proportion as a percentage; a proportion that could not be computed (no patient analysed) is "n/a".
 fn pct(p: f64) -> String {
-    format!("{:.1}%", 100.0 * p)
+    if p.is_finite() {
+        format!("{:.1}%", 100.0 * p)
+    } else {
+        "n/a".to_string()
+    }
 }
 
 fn print_table(s: &Summary) {
@@ -87,24 +92,45 @@ fn print_table(s: &Summary) {
         s.scenario, s.patients, s.seed, s.reference
     );
     println!(
-        "{:<34} {:>8} {:>8} {:>24} {:>7} {:>10} {:>10}",
-        "arm", "patients", "delayed", "P(G>=3) [95% CI]", "P(G4)", "P(CD4<200)", "CD4 nadir"
+        "{:<34} {:>8} {:>8} {:>8} {:>24} {:>7} {:>10} {:>10}",
+        "arm", "analysed", "delayed", "stopped", "P(G>=3) [95% CI]", "P(G4)", "P(CD4<200)", "CD4 nadir"
     );
     for a in &s.arms {
         println!(
-            "{:<34} {:>8} {:>8} {:>24} {:>7} {:>10} {:>10}",
+            "{:<34} {:>8} {:>8} {:>8} {:>24} {:>7} {:>10} {:>10}",
             a.name,
-            a.patients,
+            a.analysed,
             pct(a.p_delayed.value),
-            format!(
-                "{} [{}-{}]",
-                pct(a.p_grade_ge3.value),
-                pct(a.p_grade_ge3.ci95[0]),
-                pct(a.p_grade_ge3.ci95[1])
-            ),
+            pct(a.p_stopped.value),
+            if a.analysed > 0 {
+                format!(
+                    "{} [{}-{}]",
+                    pct(a.p_grade_ge3.value),
+                    pct(a.p_grade_ge3.ci95[0]),
+                    pct(a.p_grade_ge3.ci95[1])
+                )
+            } else {
+                "n/a (not reached)".to_string()
+            },
             pct(a.p_grade4.value),
             pct(a.p_cd4_below_200.value),
-            a.nadir[1].1.p50.map(|v| format!("{v:.0}")).unwrap_or_default(),
+            a.nadir[1]
+                .1
+                .p50
+                .map(|v| format!("{v:.0}"))
+                .unwrap_or_else(|| "n/a".into()),
+        );
+    }
+    for a in s.arms.iter().filter(|a| a.not_reached > 0) {
+        println!(
+            "warning: arm {:?}: {} of {} patients never reached the reference day ({}) within the {}-day horizon; \
+             they are censored and left out of its risks",
+            a.name, a.not_reached, a.patients, s.reference, s.horizon_days
+        );
+    }
+    if s.arms.iter().any(|a| a.p_stopped.count > 0) {
+        println!(
+            "(stopped: a lab rule cancelled a course; the risks include these patients, who did not get every dose)"
         );
     }
     let excluded = s.arms.iter().map(|a| a.excluded).max().unwrap_or(0);
@@ -163,6 +189,9 @@ impl Manifest<'_> {
     }
 }
 
+/// Follow-up after the last planned dose below which a run warns (days): two years.
+const FOLLOW_UP_DAYS: f64 = 730.5;
+
 pub(super) fn run(a: &RunArgs) -> anyhow::Result<()> {
     let (text, scenario) = load(a)?;
     let shard = match &a.shard {
@@ -172,8 +201,17 @@ pub(super) fn run(a: &RunArgs) -> anyhow::Result<()> {
     let threads = a
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    if threads == 0 {
-        bail!("--threads: must be at least 1, got 0");
+    if !(1..=lymphosim::cohort::MAX_THREADS).contains(&threads) {
+        bail!(
+            "--threads: must be between 1 and {}, got {threads}",
+            lymphosim::cohort::MAX_THREADS
+        );
+    }
+    for (arm, last_dose) in scenario.spec.arms_short_of_follow_up(FOLLOW_UP_DAYS) {
+        eprintln!(
+            "warning: arm {:?}: the last planned dose (day {last_dose:.0} for a typical patient) leaves less than {FOLLOW_UP_DAYS:.0} days of follow-up within the {}-day horizon; outcomes after it are censored",
+            scenario.spec.arms[arm].name, scenario.spec.horizon_days
+        );
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)

@@ -29,7 +29,7 @@ use crate::regimen::{LabelRules, Regimen, RegimenError};
 use crate::simulate::{daily_grid, solve, Problem, SimOptions};
 use summary::ArmAccumulator;
 
-pub use builder::{Cohort, CohortRun};
+pub use builder::{Cohort, CohortRun, IntoArmRegimen, MAX_PATIENTS, MAX_THREADS};
 
 /// Makes a patient's regimen from the sampled patient (covariates and parameters).
 pub type RegimenFn = dyn Fn(&Patient) -> Result<Regimen, RegimenError> + Send + Sync;
@@ -145,6 +145,32 @@ pub struct CohortSpec {
     pub sim: SimOptions,
     /// Coefficient of variation of lab measurement noise at gate visits (0 = exact).
     pub noise_cv: f64,
+}
+
+impl CohortSpec {
+    /// Arms whose last planned dose, for the population's typical patient with gates passing, leaves less than
+    /// `follow_up_days` before the horizon: (arm index, day of the last planned dose). Outcomes of such arms are
+    /// partly censored by the horizon.
+    pub fn arms_short_of_follow_up(&self, follow_up_days: f64) -> Vec<(usize, f64)> {
+        let typical = self.population.typical();
+        let patient = Patient {
+            id: 0,
+            age_years: typical.age_years,
+            weight_kg: self.population.covariates().weight_median_kg,
+            crcl_ml_min: typical.creatinine_clearance_ml_min,
+            neutralising_antibodies: false,
+            params: typical.clone(),
+        };
+        self.arms
+            .iter()
+            .enumerate()
+            .filter_map(|(i, arm)| {
+                let admins = arm.regimen_for(&patient).ok()?.administrations().ok()?;
+                let last = admins.iter().map(|a| a.end_day()).fold(f64::NEG_INFINITY, f64::max);
+                (last.is_finite() && last + follow_up_days > self.horizon_days).then_some((i, last))
+            })
+            .collect()
+    }
 }
 
 /// A contiguous part of the cohort: shard `index` of `count` takes patients `[index·n/count, (index+1)·n/count)`.

@@ -110,17 +110,21 @@ pub fn summarise(scenario: &Scenario, arms: &[ArmAccumulator]) -> Summary {
         let n = sw.values.len();
         for k in 0..scenario.base_arms {
             let block = &sums[k * n..(k + 1) * n];
+            // The shortest value from which every longer value on the grid meets the bound (a value that meets it
+            // while a longer one does not is not "safe from here on"). A risk that could not be computed (no
+            // patient analysed) never meets it.
             let shortest = |upper: bool| {
-                scenario
-                    .bound
-                    .as_ref()
-                    .and_then(|b| {
-                        sw.values.iter().zip(block).find(|(_, s)| {
-                            let p = endpoint(s, &b.endpoint);
-                            (if upper { p.ci95[1] } else { p.value }) <= b.max
-                        })
+                let b = scenario.bound.as_ref()?;
+                let meets: Vec<bool> = block
+                    .iter()
+                    .map(|s| {
+                        let p = endpoint(s, &b.endpoint);
+                        let x = if upper { p.ci95[1] } else { p.value };
+                        s.analysed > 0 && x <= b.max
                     })
-                    .map(|(v, _)| *v)
+                    .collect();
+                let k = meets.iter().rposition(|m| !m).map_or(0, |k| k + 1);
+                sw.values.get(k).copied()
             };
             sweep.push(SweepCurve {
                 arm: block[0].name.split(' ').next().unwrap_or("").to_string(),

@@ -184,8 +184,9 @@ pub struct Proportion {
 }
 
 impl Proportion {
+    /// `k` of `n`; with `n = 0` the proportion and its interval cannot be computed and are NaN (`null` in JSON).
     fn of(k: u64, n: u64) -> Self {
-        let (lo, hi) = wilson95(k, n);
+        let (lo, hi) = if n > 0 { wilson95(k, n) } else { (f64::NAN, f64::NAN) };
         Proportion {
             count: k,
             value: if n > 0 { k as f64 / n as f64 } else { f64::NAN },

@@ -187,23 +187,26 @@ fn risk<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Summary) -> std::
         ),
     ];
     for (name, col, ps) in curves {
-        let band: Vec<(f64, f64)> = c
+        // Values whose risk could not be computed (no patient reached the reference day) are left out, not
+        // drawn as zero.
+        let known: Vec<(f64, crate::cohort::summary::Proportion)> = c
             .values
             .iter()
             .zip(&ps)
+            .filter(|(_, p)| p.value.is_finite())
+            .map(|(v, p)| (*v, *p))
+            .collect();
+        let band: Vec<(f64, f64)> = known
+            .iter()
             .map(|(v, p)| (*v, 100.0 * p.ci95[1]))
-            .chain(c.values.iter().zip(&ps).rev().map(|(v, p)| (*v, 100.0 * p.ci95[0])))
+            .chain(known.iter().rev().map(|(v, p)| (*v, 100.0 * p.ci95[0])))
             .collect();
         chart
             .draw_series(std::iter::once(Polygon::new(band, col.mix(0.2))))
             .map_err(e)?;
         chart
             .draw_series(
-                LineSeries::new(
-                    c.values.iter().zip(&ps).map(|(v, p)| (*v, 100.0 * p.value)),
-                    col.stroke_width(2),
-                )
-                .point_size(4),
+                LineSeries::new(known.iter().map(|(v, p)| (*v, 100.0 * p.value)), col.stroke_width(2)).point_size(4),
             )
             .map_err(e)?
             .label(format!("{name} (95 % CI shaded)"))

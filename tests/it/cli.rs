@@ -192,3 +192,41 @@ fn work_precision_command_prints_a_table_and_writes_csv_and_figure() {
     let (ok, _, e) = lymphosim(&["plot", dir.to_str().unwrap()]);
     assert!(ok && dir.join("work-precision.png").exists(), "{e}");
 }
+
+/// A switch after the simulated period is "not reached": the table says n/a and warns, summary.json has null
+/// risks and nadirs, and the bound never picks an interval whose risk could not be computed.
+#[test]
+fn a_switch_past_the_horizon_is_shown_as_not_reached() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/switch-interval.toml"))
+        .unwrap()
+        .replace("horizon_years = 10", "horizon_years = 3");
+    let scenario = tmp("short-horizon.toml");
+    std::fs::write(&scenario, text).unwrap();
+    let out = tmp("short-horizon-out");
+    let (ok, stdout, stderr) = lymphosim(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--patients",
+        "40",
+        "--no-plots",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("switch interval_months=24"))
+        .unwrap();
+    assert!(row.contains("n/a (not reached)") && !row.contains("100000"), "{row}");
+    assert!(stdout.contains("never reached the reference day"), "{stdout}");
+    assert!(stderr.contains("follow-up"), "{stderr}");
+    assert!(!stdout.contains("meeting it: 24"), "{stdout}");
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let arm = &s["arms"][4];
+    assert_eq!(arm["not_reached"], arm["patients"]);
+    assert!(arm["p_grade_ge3"]["value"].is_null());
+    assert!(arm["nadir"][1][1]["p50"].is_null());
+    let patients = std::fs::read_to_string(out.join("patients.csv")).unwrap();
+    assert!(!patients.contains("100000"));
+}
