@@ -7,17 +7,25 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`model`] | reference model v1: parameters with units and sources, steady-state closure, right-hand sides, observations, CTCAE grades |
+//! | [`model`] | reference model v1 and v2: parameters with units and sources, steady-state closure, right-hand sides, observations ([`model::Count`]), CTCAE grades |
 //! | [`pk`] | exact propagation of the linear drug subsystem between dose events |
-//! | [`regimen`] | doses, courses and regimens as data; label and trial presets; weight bands; NONMEM-style event tables |
+//! | [`regimen`] | doses, courses and regimens as data; lab gates and the label's rules; label and trial presets; weight bands; NONMEM-style event tables |
 //! | [`solver`] | integrators behind one interface (own Dopri5 and Rodas4, ode_solvers Dopri5/Dop853/RK4) |
-//! | [`simulate`] | the event-segmented driver: problem + options → trajectory |
-//! | [`outcome`] | what a trajectory means for a patient: nadirs, worst grade, CD4 recovery |
-//! | [`plot`] | figures (plotters, bundled font): one patient over time with grade bands and dose marks |
-//! | [`calibration`] | published targets and the typical patient's comparison with them |
+//! | [`simulate`] | [`simulate::Problem`] and [`simulate::solve`], the one driver (gates, delays, course placement); observers; trajectories |
+//! | [`outcome`] | the one outcome engine: nadirs, worst grade, days at grade, CD4 < 200, recoveries, counted from a reference day |
+//! | [`population`] | covariates, correlated variability, per-patient random streams, parameter sets (the shipped calibrated set) |
+//! | [`cohort`] | the [`cohort::Cohort`] builder, the parallel runner, exact-merge histograms, summaries and output files |
+//! | [`scenario`] | scenario files (TOML) translated into a cohort study; embedded presets |
+//! | [`calibration`] | published targets, the typical patient's and cohorts' comparison with them, the fit |
+//! | [`output`] | atomic file writes and the trajectory CSV |
+//! | `plot` | figures (plotters, bundled font; feature `plot`): patients, fan charts, risk curves, calibration, work-precision |
 //! | [`units`] | unit conversions, written once |
 //! | [`work_precision`] | the solver study: error against time per patient on a fixed cohort |
 //! | [`error`] | the crate's error type |
+//!
+//! Data flow: scenario file or [`cohort::Cohort`] builder → per patient a [`simulate::Problem`] (sampled
+//! parameters + regimen with its gates) → [`simulate::solve`] → observers ([`outcome::OutcomeTracker`],
+//! [`simulate::Trajectory`]) → per-arm accumulators → summary → tables, JSON, CSV, figures.
 //!
 //! ## Quick start
 //!
@@ -47,6 +55,7 @@ pub mod model;
 pub mod outcome;
 pub mod output;
 pub mod pk;
+#[cfg(feature = "plot")]
 pub mod plot;
 pub mod population;
 pub mod regimen;
