@@ -3,7 +3,8 @@
 //! Coefficients: Dormand & Prince (1980), dense output as in Hairer, Nørsett & Wanner, *Solving ODEs I*,
 //! §II.6. Step control: the usual PI controller (β = 0.04, safety 0.9, step ratio in [0.2, 10]).
 
-use super::{initial_step, OdeSystem, SolverError, SolverOptions, SolverStats};
+use super::adaptive::{integrate, StepControl, Stepper};
+use super::{OdeSystem, SolverError, SolverOptions, SolverStats};
 
 const C2: f64 = 1.0 / 5.0;
 const C3: f64 = 3.0 / 10.0;
@@ -73,10 +74,6 @@ impl Dopri5 {
         Dopri5 { opts }
     }
 
-    fn scale(&self, a: f64, b: f64) -> f64 {
-        self.opts.scale(a, b)
-    }
-
     /// Integrates one segment; see [`super::integrate_segment`].
     #[allow(clippy::too_many_arguments)]
     pub fn integrate<const N: usize, S: OdeSystem<N>>(
@@ -89,136 +86,112 @@ impl Dopri5 {
         sink: &mut dyn FnMut(f64, &[f64; N]),
         stats: &mut SolverStats,
     ) -> Result<(), SolverError> {
-        let len = t1 - t0;
-        if len <= 0.0 {
-            for &t in obs {
-                sink(t, y);
-            }
-            return Ok(());
-        }
-        let hmax = self.opts.max_step_days.min(len);
-        let mut k1 = [0.0; N];
-        sys.rhs(t0, y, &mut k1);
-        stats.rhs_evals += 1;
-        let mut h = initial_step(&self.opts, sys, t0, y, &k1, hmax, 5, stats);
+        integrate(&mut Stages::<N>::new(), &self.opts, sys, t0, t1, y, obs, sink, stats)
+    }
+}
 
-        let (mut k2, mut k3, mut k4, mut k5, mut k6, mut k7) =
-            ([0.0; N], [0.0; N], [0.0; N], [0.0; N], [0.0; N], [0.0; N]);
+/// The stages of one step (`k1` is `f` at the step start; `k7` at its end, reused as the next `k1`).
+struct Stages<const N: usize> {
+    k: [[f64; N]; 7],
+    r5: [f64; N],
+}
+
+impl<const N: usize> Stages<N> {
+    fn new() -> Self {
+        Stages {
+            k: [[0.0; N]; 7],
+            r5: [0.0; N],
+        }
+    }
+}
+
+impl<const N: usize> Stepper<N> for Stages<N> {
+    const NAME: &'static str = NAME;
+    const ORDER: i32 = 5;
+    const CONTROL: StepControl = StepControl::Pi {
+        exponent: 0.2,
+        beta: BETA,
+        safety: SAFETY,
+        min_ratio: MIN_RATIO,
+        max_ratio: MAX_RATIO,
+    };
+
+    fn attempt<S: OdeSystem<N>>(
+        &mut self,
+        sys: &S,
+        opts: &SolverOptions,
+        t: f64,
+        h: f64,
+        t_new: f64,
+        y: &[f64; N],
+        f0: &[f64; N],
+        y_new: &mut [f64; N],
+        stats: &mut SolverStats,
+    ) -> f64 {
+        let [_, k2, k3, k4, k5, k6, k7] = &mut self.k;
+        let k1 = f0;
         let mut ys = [0.0; N];
-        let mut y_new = [0.0; N];
-        let mut t = t0;
-        let mut err_old: f64 = 1e-4;
-        let mut rejected_last = false;
-        let mut steps: u32 = 0;
-        let mut next_obs = 0;
-
-        loop {
-            steps += 1;
-            if steps > self.opts.max_steps_per_segment {
-                return Err(SolverError::TooManySteps {
-                    method: NAME,
-                    day: t,
-                    steps: self.opts.max_steps_per_segment,
-                });
-            }
-            let last = t + 1.01 * h >= t1;
-            if last {
-                h = t1 - t;
-            }
-            axpy(&mut ys, y, h, &[(A21, &k1)]);
-            sys.rhs(t + C2 * h, &ys, &mut k2);
-            axpy(&mut ys, y, h, &[(A31, &k1), (A32, &k2)]);
-            sys.rhs(t + C3 * h, &ys, &mut k3);
-            axpy(&mut ys, y, h, &[(A41, &k1), (A42, &k2), (A43, &k3)]);
-            sys.rhs(t + C4 * h, &ys, &mut k4);
-            axpy(&mut ys, y, h, &[(A51, &k1), (A52, &k2), (A53, &k3), (A54, &k4)]);
-            sys.rhs(t + C5 * h, &ys, &mut k5);
-            axpy(
-                &mut ys,
-                y,
-                h,
-                &[(A61, &k1), (A62, &k2), (A63, &k3), (A64, &k4), (A65, &k5)],
-            );
-            let t_new = if last { t1 } else { t + h };
-            sys.rhs(t_new, &ys, &mut k6);
-            axpy(
-                &mut y_new,
-                y,
-                h,
-                &[(A71, &k1), (A73, &k3), (A74, &k4), (A75, &k5), (A76, &k6)],
-            );
-            sys.rhs(t_new, &y_new, &mut k7);
-            stats.rhs_evals += 6;
-
-            let mut err = 0.0;
-            for i in 0..N {
-                let e = h * (E1 * k1[i] + E3 * k3[i] + E4 * k4[i] + E5 * k5[i] + E6 * k6[i] + E7 * k7[i]);
-                err += (e / self.scale(y[i], y_new[i])).powi(2);
-            }
-            let err = (err / N as f64).sqrt();
-
-            if err <= 1.0 {
-                stats.accepted_steps += 1;
-                // Serve observations inside (t, t_new] from the continuous extension.
-                if next_obs < obs.len() && obs[next_obs] <= t_new {
-                    let mut r5 = [0.0; N];
-                    for i in 0..N {
-                        r5[i] = h * (D1 * k1[i] + D3 * k3[i] + D4 * k4[i] + D5 * k5[i] + D6 * k6[i] + D7 * k7[i]);
-                    }
-                    while next_obs < obs.len() && obs[next_obs] <= t_new {
-                        let to = obs[next_obs];
-                        if to >= t_new {
-                            sink(to, &y_new);
-                        } else {
-                            let th = (to - t) / h;
-                            let th1 = 1.0 - th;
-                            let mut yo = [0.0; N];
-                            for i in 0..N {
-                                let r2 = y_new[i] - y[i];
-                                let r3 = h * k1[i] - r2;
-                                let r4 = r2 - h * k7[i] - r3;
-                                yo[i] = y[i] + th * (r2 + th1 * (r3 + th * (r4 + th1 * r5[i])));
-                            }
-                            sink(to, &yo);
-                        }
-                        next_obs += 1;
-                    }
-                }
-                *y = y_new;
-                k1 = k7;
-                t = t_new;
-                if last {
-                    return Ok(());
-                }
-                let fac11 = err.powf(0.2 - BETA * 0.75);
-                let fac = (fac11 / err_old.powf(BETA) / SAFETY).clamp(1.0 / MAX_RATIO, 1.0 / MIN_RATIO);
-                let mut h_new = h / fac;
-                if rejected_last {
-                    h_new = h_new.min(h);
-                }
-                err_old = err.max(1e-4);
-                rejected_last = false;
-                h = h_new.min(hmax);
-            } else {
-                if steps > 1 || stats.accepted_steps > 0 {
-                    stats.rejected_steps += 1;
-                }
-                let shrink = if err.is_finite() {
-                    (err.powf(0.2) / SAFETY).min(1.0 / MIN_RATIO)
-                } else {
-                    1.0 / MIN_RATIO
-                };
-                h /= shrink;
-                rejected_last = true;
-                if h <= 1e-14 * t.abs().max(1.0) {
-                    return Err(if err.is_finite() {
-                        SolverError::StepSizeUnderflow { method: NAME, day: t }
-                    } else {
-                        SolverError::NonFinite { method: NAME, day: t }
-                    });
-                }
-            }
+        axpy(&mut ys, y, h, &[(A21, k1)]);
+        sys.rhs(t + C2 * h, &ys, k2);
+        axpy(&mut ys, y, h, &[(A31, k1), (A32, &*k2)]);
+        sys.rhs(t + C3 * h, &ys, k3);
+        axpy(&mut ys, y, h, &[(A41, k1), (A42, &*k2), (A43, &*k3)]);
+        sys.rhs(t + C4 * h, &ys, k4);
+        axpy(&mut ys, y, h, &[(A51, k1), (A52, &*k2), (A53, &*k3), (A54, &*k4)]);
+        sys.rhs(t + C5 * h, &ys, k5);
+        axpy(
+            &mut ys,
+            y,
+            h,
+            &[(A61, k1), (A62, &*k2), (A63, &*k3), (A64, &*k4), (A65, &*k5)],
+        );
+        sys.rhs(t_new, &ys, k6);
+        axpy(
+            y_new,
+            y,
+            h,
+            &[(A71, k1), (A73, &*k3), (A74, &*k4), (A75, &*k5), (A76, &*k6)],
+        );
+        sys.rhs(t_new, y_new, k7);
+        stats.rhs_evals += 6;
+        self.k[0] = *f0;
+        let k = &self.k;
+        let mut err = 0.0;
+        for i in 0..N {
+            let e = h * (E1 * k[0][i] + E3 * k[2][i] + E4 * k[3][i] + E5 * k[4][i] + E6 * k[5][i] + E7 * k[6][i]);
+            err += (e / opts.scale(y[i], y_new[i])).powi(2);
         }
+        (err / N as f64).sqrt()
+    }
+
+    fn prepare_dense(&mut self, h: f64, _y: &[f64; N], _y_new: &[f64; N]) {
+        let k = &self.k;
+        for i in 0..N {
+            self.r5[i] = h * (D1 * k[0][i] + D3 * k[2][i] + D4 * k[3][i] + D5 * k[4][i] + D6 * k[5][i] + D7 * k[6][i]);
+        }
+    }
+
+    fn dense(&self, th: f64, h: f64, y: &[f64; N], y_new: &[f64; N], out: &mut [f64; N]) {
+        let th1 = 1.0 - th;
+        let (k1, k7) = (&self.k[0], &self.k[6]);
+        for i in 0..N {
+            let r2 = y_new[i] - y[i];
+            let r3 = h * k1[i] - r2;
+            let r4 = r2 - h * k7[i] - r3;
+            out[i] = y[i] + th * (r2 + th1 * (r3 + th * (r4 + th1 * self.r5[i])));
+        }
+    }
+
+    /// First same as last: `f` at the new point is the last stage.
+    fn next_f0<S: OdeSystem<N>>(
+        &mut self,
+        _sys: &S,
+        _t: f64,
+        _y: &[f64; N],
+        f0: &mut [f64; N],
+        _stats: &mut SolverStats,
+    ) {
+        *f0 = self.k[6];
     }
 }
 

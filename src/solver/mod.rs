@@ -17,6 +17,7 @@
 //! making every segment autonomous with a clock state, RK4's step is shrunk to divide the segment, and its
 //! stiffness and step failures become [`SolverError`]s that carry the simulated day.
 
+pub mod adaptive;
 mod dopri5;
 mod hermite;
 mod lu;
@@ -75,49 +76,101 @@ pub enum Method {
     Rodas4,
 }
 
+/// The facts about one method: the one place a method is described.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MethodInfo {
+    /// The method.
+    pub method: Method,
+    /// Stable name (command line, outputs).
+    pub name: &'static str,
+    /// One-line description.
+    pub description: &'static str,
+    /// Whether the step adapts to `rtol`/`atol`.
+    pub adaptive: bool,
+    /// Whether the method is explicit, so that its step must stay inside a bounded stability region (see
+    /// [`crate::simulate::STABILITY_CAP`]).
+    pub explicit: bool,
+}
+
+/// Every method, in the order `lymphosim methods`, the docs and the work-precision study list them. Adding a
+/// method is its file (a [`adaptive::Stepper`] for a step-by-step method), one row here and one arm in
+/// [`integrate_segment`].
+pub const METHODS: [MethodInfo; 5] = [
+    MethodInfo {
+        method: Method::Dopri5,
+        name: "dopri5",
+        description: "own Dormand-Prince 5(4), adaptive, allocation-free, 4th-order dense output (default)",
+        adaptive: true,
+        explicit: true,
+    },
+    MethodInfo {
+        method: Method::Rodas4,
+        name: "rodas4",
+        description: "own Rodas4 Rosenbrock 4(3), L-stable, analytic Jacobian, no step cap, 3rd-order dense output",
+        adaptive: true,
+        explicit: false,
+    },
+    MethodInfo {
+        method: Method::OdeSolversDopri5,
+        name: "ode-solvers-dopri5",
+        description: "ode_solvers Dopri5, adaptive, continuous output model",
+        adaptive: true,
+        explicit: true,
+    },
+    MethodInfo {
+        method: Method::OdeSolversDop853,
+        name: "ode-solvers-dop853",
+        description: "ode_solvers Dop853, adaptive 8th order, Hermite-interpolated observations",
+        adaptive: true,
+        explicit: true,
+    },
+    MethodInfo {
+        method: Method::OdeSolversRk4,
+        name: "ode-solvers-rk4",
+        description: "ode_solvers RK4, fixed step (fixed_step_days), Hermite-interpolated observations",
+        adaptive: false,
+        explicit: true,
+    },
+];
+
 impl Method {
-    /// All methods, in the order `lymphosim methods` lists them.
-    pub const ALL: [Method; 5] = [
-        Method::Dopri5,
-        Method::Rodas4,
-        Method::OdeSolversDopri5,
-        Method::OdeSolversDop853,
-        Method::OdeSolversRk4,
-    ];
+    /// All methods, in the order of [`METHODS`].
+    pub const ALL: [Method; METHODS.len()] = {
+        let mut all = [Method::Dopri5; METHODS.len()];
+        let mut i = 0;
+        while i < METHODS.len() {
+            all[i] = METHODS[i].method;
+            i += 1;
+        }
+        all
+    };
+
+    /// This method's row of [`METHODS`].
+    pub fn info(self) -> &'static MethodInfo {
+        METHODS
+            .iter()
+            .find(|m| m.method == self)
+            .expect("every method has a row in METHODS")
+    }
 
     /// Stable name (used on the command line and in outputs).
     pub fn name(self) -> &'static str {
-        match self {
-            Method::Dopri5 => "dopri5",
-            Method::OdeSolversDopri5 => "ode-solvers-dopri5",
-            Method::OdeSolversDop853 => "ode-solvers-dop853",
-            Method::OdeSolversRk4 => "ode-solvers-rk4",
-            Method::Rodas4 => "rodas4",
-        }
+        self.info().name
     }
 
     /// One-line description.
     pub fn describe(self) -> &'static str {
-        match self {
-            Method::Dopri5 => "own Dormand-Prince 5(4), adaptive, allocation-free, 4th-order dense output (default)",
-            Method::OdeSolversDopri5 => "ode_solvers Dopri5, adaptive, continuous output model",
-            Method::OdeSolversDop853 => "ode_solvers Dop853, adaptive 8th order, Hermite-interpolated observations",
-            Method::OdeSolversRk4 => "ode_solvers RK4, fixed step (fixed_step_days), Hermite-interpolated observations",
-            Method::Rodas4 => {
-                "own Rodas4 Rosenbrock 4(3), L-stable, analytic Jacobian, no step cap, 3rd-order dense output"
-            }
-        }
+        self.info().description
     }
 
     /// Whether the method adapts its step to `rtol`/`atol`.
     pub fn is_adaptive(self) -> bool {
-        !matches!(self, Method::OdeSolversRk4)
+        self.info().adaptive
     }
 
-    /// Whether the method is explicit, so that its step must stay inside a bounded stability region
-    /// (see [`crate::simulate::STABILITY_CAP`]). Rodas4 is L-stable and needs no cap.
+    /// Whether the method is explicit (see [`MethodInfo::explicit`]). Rodas4 is L-stable and needs no cap.
     pub fn is_explicit(self) -> bool {
-        !matches!(self, Method::Rodas4)
+        self.info().explicit
     }
 }
 

@@ -10,8 +10,9 @@
 //! with exact drug propagation the cell system is mildly stiff during depletion, and an L-stable method needs
 //! no stability cap on quiet stretches — its step is limited by accuracy alone.
 
+use super::adaptive::{integrate, StepControl, Stepper};
 use super::lu::Lu;
-use super::{initial_step, OdeSystem, SolverError, SolverOptions, SolverStats};
+use super::{OdeSystem, SolverError, SolverOptions, SolverStats};
 
 const GAMMA: f64 = 0.25;
 const ALPHA2: f64 = 0.386;
@@ -199,130 +200,93 @@ impl Rodas4 {
         sink: &mut dyn FnMut(f64, &[f64; N]),
         stats: &mut SolverStats,
     ) -> Result<(), SolverError> {
-        let len = t1 - t0;
-        if len <= 0.0 {
-            for &t in obs {
-                sink(t, y);
-            }
-            return Ok(());
+        integrate(&mut State::<N>::new(), &self.opts, sys, t0, t1, y, obs, sink, stats)
+    }
+}
+
+/// What Rodas4 keeps between the calls of the adaptive loop: the Jacobian at the current point (valid across
+/// rejected attempts), the last stages, and the dense-output coefficients.
+struct State<const N: usize> {
+    jac: [[f64; N]; N],
+    dfdt: [f64; N],
+    stages: Option<Stages<N>>,
+    q1: [f64; N],
+    q2: [f64; N],
+}
+
+impl<const N: usize> State<N> {
+    fn new() -> Self {
+        State {
+            jac: [[0.0; N]; N],
+            dfdt: [0.0; N],
+            stages: None,
+            q1: [0.0; N],
+            q2: [0.0; N],
         }
-        let opts = self.opts;
-        let hmax = opts.max_step_days.min(len);
-        let mut f0 = [0.0; N];
-        sys.rhs(t0, y, &mut f0);
+    }
+}
+
+impl<const N: usize> Stepper<N> for State<N> {
+    const NAME: &'static str = NAME;
+    const ORDER: i32 = 4;
+    const CONTROL: StepControl = StepControl::Predictive {
+        exponent: 0.25,
+        safety: SAFETY,
+        max_growth: MAX_GROWTH,
+        max_shrink: MAX_SHRINK,
+    };
+
+    /// The Jacobian and `∂f/∂t` at each new point; they stay valid across rejected attempts from it.
+    fn prepare<S: OdeSystem<N>>(&mut self, sys: &S, t: f64, y: &[f64; N], f0: &[f64; N], stats: &mut SolverStats) {
+        stats.rhs_evals += sys.jacobian(t, y, f0, &mut self.jac, &mut self.dfdt);
+        stats.jacobians += 1;
+    }
+
+    fn attempt<S: OdeSystem<N>>(
+        &mut self,
+        sys: &S,
+        opts: &SolverOptions,
+        t: f64,
+        h: f64,
+        _t_new: f64,
+        y: &[f64; N],
+        f0: &[f64; N],
+        y_new: &mut [f64; N],
+        stats: &mut SolverStats,
+    ) -> f64 {
+        self.stages = Rodas4::step(sys, t, h, y, f0, &self.jac, &self.dfdt, y_new, stats);
+        match &self.stages {
+            Some(s) => {
+                let mut e = 0.0;
+                for i in 0..N {
+                    e += (s.k[5][i] / opts.scale(y[i], y_new[i])).powi(2);
+                }
+                (e / N as f64).sqrt()
+            }
+            None => f64::INFINITY,
+        }
+    }
+
+    fn prepare_dense(&mut self, _h: f64, _y: &[f64; N], _y_new: &[f64; N]) {
+        if let Some(s) = &self.stages {
+            let k = &s.k;
+            for i in 0..N {
+                self.q1[i] = D21 * k[0][i] + D22 * k[1][i] + D23 * k[2][i] + D24 * k[3][i] + D25 * k[4][i];
+                self.q2[i] = D31 * k[0][i] + D32 * k[1][i] + D33 * k[2][i] + D34 * k[3][i] + D35 * k[4][i];
+            }
+        }
+    }
+
+    fn dense(&self, th: f64, _h: f64, y: &[f64; N], y_new: &[f64; N], out: &mut [f64; N]) {
+        let th1 = 1.0 - th;
+        for i in 0..N {
+            out[i] = th1 * y[i] + th * (y_new[i] + th1 * (self.q1[i] + th * self.q2[i]));
+        }
+    }
+
+    fn next_f0<S: OdeSystem<N>>(&mut self, sys: &S, t: f64, y: &[f64; N], f0: &mut [f64; N], stats: &mut SolverStats) {
+        sys.rhs(t, y, f0);
         stats.rhs_evals += 1;
-        let mut h = initial_step(&opts, sys, t0, y, &f0, hmax, 4, stats);
-
-        let mut jac = [[0.0; N]; N];
-        let mut dfdt = [0.0; N];
-        let mut y_new = [0.0; N];
-        let mut t = t0;
-        let mut steps: u32 = 0;
-        let mut next_obs = 0;
-        let mut accepted_here: u64 = 0;
-        let mut rejected_last = false;
-        let (mut h_acc, mut err_acc) = (0.0, 1e-2);
-        let mut fresh_f0 = true;
-
-        loop {
-            if !fresh_f0 {
-                sys.rhs(t, y, &mut f0);
-                stats.rhs_evals += 1;
-            }
-            stats.rhs_evals += sys.jacobian(t, y, &f0, &mut jac, &mut dfdt);
-            stats.jacobians += 1;
-            // Try steps from (t, y) until one is accepted; J and ∂f/∂t stay valid across rejections.
-            loop {
-                steps += 1;
-                if steps > opts.max_steps_per_segment {
-                    return Err(SolverError::TooManySteps {
-                        method: NAME,
-                        day: t,
-                        steps: opts.max_steps_per_segment,
-                    });
-                }
-                let last = t + 1.01 * h >= t1;
-                if last {
-                    h = t1 - t;
-                }
-                let stages = Self::step(sys, t, h, y, &f0, &jac, &dfdt, &mut y_new, stats);
-                let err = match &stages {
-                    Some(s) => {
-                        let mut e = 0.0;
-                        for i in 0..N {
-                            e += (s.k[5][i] / opts.scale(y[i], y_new[i])).powi(2);
-                        }
-                        (e / N as f64).sqrt()
-                    }
-                    None => f64::INFINITY,
-                };
-                if err <= 1.0 {
-                    let s = stages.expect("an accepted step has stages");
-                    stats.accepted_steps += 1;
-                    accepted_here += 1;
-                    let t_new = if last { t1 } else { t + h };
-                    if next_obs < obs.len() && obs[next_obs] <= t_new {
-                        let (mut q1, mut q2) = ([0.0; N], [0.0; N]);
-                        let k = &s.k;
-                        for i in 0..N {
-                            q1[i] = D21 * k[0][i] + D22 * k[1][i] + D23 * k[2][i] + D24 * k[3][i] + D25 * k[4][i];
-                            q2[i] = D31 * k[0][i] + D32 * k[1][i] + D33 * k[2][i] + D34 * k[3][i] + D35 * k[4][i];
-                        }
-                        while next_obs < obs.len() && obs[next_obs] <= t_new {
-                            let to = obs[next_obs];
-                            if to >= t_new {
-                                sink(to, &y_new);
-                            } else {
-                                let th = (to - t) / h;
-                                let th1 = 1.0 - th;
-                                let mut yo = [0.0; N];
-                                for i in 0..N {
-                                    yo[i] = th1 * y[i] + th * (y_new[i] + th1 * (q1[i] + th * q2[i]));
-                                }
-                                sink(to, &yo);
-                            }
-                            next_obs += 1;
-                        }
-                    }
-                    *y = y_new;
-                    t = t_new;
-                    if last {
-                        return Ok(());
-                    }
-                    // Step size: the standard controller, with Gustafsson's predictive correction.
-                    let mut fac = (err.powf(0.25) / SAFETY).clamp(1.0 / MAX_GROWTH, MAX_SHRINK);
-                    if accepted_here > 1 {
-                        let gus = (h_acc / h) * (err * err / err_acc).powf(0.25) / SAFETY;
-                        fac = fac.max(gus.clamp(1.0 / MAX_GROWTH, MAX_SHRINK));
-                    }
-                    h_acc = h;
-                    err_acc = err.max(1e-2);
-                    let mut h_new = h / fac;
-                    if rejected_last {
-                        h_new = h_new.min(h);
-                    }
-                    rejected_last = false;
-                    h = h_new.min(hmax);
-                    fresh_f0 = false;
-                    break;
-                }
-                stats.rejected_steps += 1;
-                rejected_last = true;
-                let shrink = if err.is_finite() {
-                    (err.powf(0.25) / SAFETY).clamp(1.0, MAX_SHRINK)
-                } else {
-                    MAX_SHRINK
-                };
-                h /= shrink;
-                if h <= 1e-14 * t.abs().max(1.0) {
-                    return Err(if err.is_finite() {
-                        SolverError::StepSizeUnderflow { method: NAME, day: t }
-                    } else {
-                        SolverError::NonFinite { method: NAME, day: t }
-                    });
-                }
-            }
-        }
     }
 }
 

@@ -139,3 +139,22 @@ fn work_precision_study_runs_and_its_references_agree() {
     }
     assert_eq!(study.to_csv().lines().count(), study.rows.len() + 1);
 }
+
+/// Method facts live in one table: every method has exactly one row, names parse back, and the README's and
+/// docs/solvers.md's method tables list every method by its name.
+#[test]
+fn the_method_table_is_the_one_place_methods_are_described() {
+    use lymphosim::solver::METHODS;
+    for (i, row) in METHODS.iter().enumerate() {
+        assert_eq!(Method::ALL[i], row.method);
+        assert_eq!(row.name.parse::<Method>().unwrap(), row.method);
+        assert_eq!(METHODS.iter().filter(|r| r.method == row.method).count(), 1);
+        for doc in [include_str!("../../README.md"), include_str!("../../docs/solvers.md")] {
+            assert!(
+                doc.contains(&format!("`{}`", row.name)),
+                "a docs table lacks {}",
+                row.name
+            );
+        }
+    }
+}

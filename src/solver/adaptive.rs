@@ -1,0 +1,261 @@
+//! The one adaptive loop: step control, the observation cursor and the solver errors, shared by every
+//! step-by-step method.
+//!
+//! A method implements [`Stepper`]: how to attempt one step (and report its weighted error norm), and its
+//! dense output inside the last accepted step. [`integrate`] owns everything else — the first step, the
+//! last-step clamp to the segment end, the step-size controller ([`StepControl`]), serving observations from the
+//! dense output, the step limit and the underflow / non-finite errors — so a new method is its stages and
+//! its interpolant, nothing more.
+
+use super::{initial_step, OdeSystem, SolverError, SolverOptions, SolverStats};
+
+/// How the step size follows the error norm `err` (≤ 1 accepted).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StepControl {
+    /// The PI controller of Hairer's DOPRI5 (*Solving ODEs I* §II.4): `h · err^-(1/q − 0.75β) · err_old^β`.
+    Pi {
+        /// Exponent `1/q` with `q` the order of the error estimate plus one.
+        exponent: f64,
+        /// Integral gain β.
+        beta: f64,
+        /// Safety factor.
+        safety: f64,
+        /// Smallest step ratio.
+        min_ratio: f64,
+        /// Largest step ratio.
+        max_ratio: f64,
+    },
+    /// The standard controller with Gustafsson's predictive correction (*Solving ODEs II* §IV.8), as in
+    /// Rosenbrock codes.
+    Predictive {
+        /// Exponent `1/q`.
+        exponent: f64,
+        /// Safety factor.
+        safety: f64,
+        /// Largest growth per step.
+        max_growth: f64,
+        /// Largest shrink per step.
+        max_shrink: f64,
+    },
+}
+
+/// The controller's memory within one segment.
+struct Controller {
+    control: StepControl,
+    err_old: f64,
+    h_acc: f64,
+    err_acc: f64,
+    accepted: u64,
+    rejected_last: bool,
+}
+
+impl Controller {
+    fn new(control: StepControl) -> Self {
+        Controller {
+            control,
+            err_old: 1e-4,
+            h_acc: 0.0,
+            err_acc: 1e-2,
+            accepted: 0,
+            rejected_last: false,
+        }
+    }
+
+    /// The next step after an accepted step of size `h` with error norm `err`.
+    fn accepted(&mut self, err: f64, h: f64) -> f64 {
+        self.accepted += 1;
+        let h_new = match self.control {
+            StepControl::Pi {
+                exponent,
+                beta,
+                safety,
+                min_ratio,
+                max_ratio,
+            } => {
+                let fac11 = err.powf(exponent - beta * 0.75);
+                let fac = (fac11 / self.err_old.powf(beta) / safety).clamp(1.0 / max_ratio, 1.0 / min_ratio);
+                self.err_old = err.max(1e-4);
+                h / fac
+            }
+            StepControl::Predictive {
+                exponent,
+                safety,
+                max_growth,
+                max_shrink,
+            } => {
+                let mut fac = (err.powf(exponent) / safety).clamp(1.0 / max_growth, max_shrink);
+                if self.accepted > 1 {
+                    let gus = (self.h_acc / h) * (err * err / self.err_acc).powf(exponent) / safety;
+                    fac = fac.max(gus.clamp(1.0 / max_growth, max_shrink));
+                }
+                self.h_acc = h;
+                self.err_acc = err.max(1e-2);
+                h / fac
+            }
+        };
+        let h_new = if self.rejected_last { h_new.min(h) } else { h_new };
+        self.rejected_last = false;
+        h_new
+    }
+
+    /// The retry after a rejected step of size `h` with error norm `err` (infinite if the step failed).
+    fn rejected(&mut self, err: f64, h: f64) -> f64 {
+        self.rejected_last = true;
+        let shrink = match self.control {
+            StepControl::Pi {
+                exponent,
+                safety,
+                min_ratio,
+                ..
+            } => match err.is_finite() {
+                true => (err.powf(exponent) / safety).min(1.0 / min_ratio),
+                false => 1.0 / min_ratio,
+            },
+            StepControl::Predictive {
+                exponent,
+                safety,
+                max_shrink,
+                ..
+            } => match err.is_finite() {
+                true => (err.powf(exponent) / safety).clamp(1.0, max_shrink),
+                false => max_shrink,
+            },
+        };
+        h / shrink
+    }
+}
+
+/// One step-by-step method: its stages, error estimate and dense output on `N` states.
+pub trait Stepper<const N: usize> {
+    /// Method name, for errors.
+    const NAME: &'static str;
+    /// Order used by the first-step heuristic.
+    const ORDER: i32;
+    /// Step-size controller.
+    const CONTROL: StepControl;
+
+    /// Called at every newly accepted point `(t, y)` with `f0 = f(t, y)`, before the first attempt from it
+    /// (a Rosenbrock method evaluates its Jacobian here).
+    fn prepare<S: OdeSystem<N>>(&mut self, _sys: &S, _t: f64, _y: &[f64; N], _f0: &[f64; N], _stats: &mut SolverStats) {
+    }
+
+    /// Attempts a step of size `h` from `(t, y)` to `t_new` (`t + h`, or the segment end exactly); writes the
+    /// new state into `y_new` and returns the weighted RMS error norm (infinite if the step failed).
+    #[allow(clippy::too_many_arguments)]
+    fn attempt<S: OdeSystem<N>>(
+        &mut self,
+        sys: &S,
+        opts: &SolverOptions,
+        t: f64,
+        h: f64,
+        t_new: f64,
+        y: &[f64; N],
+        f0: &[f64; N],
+        y_new: &mut [f64; N],
+        stats: &mut SolverStats,
+    ) -> f64;
+
+    /// Readies the dense output of the step just accepted (from `y` to `y_new`, size `h`).
+    fn prepare_dense(&mut self, h: f64, y: &[f64; N], y_new: &[f64; N]);
+
+    /// The state at `t + θh` inside the step just accepted (after [`Stepper::prepare_dense`]).
+    fn dense(&self, theta: f64, h: f64, y: &[f64; N], y_new: &[f64; N], out: &mut [f64; N]);
+
+    /// `f(t, y)` at the new accepted point into `f0` (first-same-as-last methods copy their last stage).
+    fn next_f0<S: OdeSystem<N>>(&mut self, sys: &S, t: f64, y: &[f64; N], f0: &mut [f64; N], stats: &mut SolverStats);
+}
+
+/// Integrates `sys` from `t0` to `t1` with the stepper `m`; see [`super::integrate_segment`].
+#[allow(clippy::too_many_arguments)]
+pub fn integrate<const N: usize, S: OdeSystem<N>, M: Stepper<N>>(
+    m: &mut M,
+    opts: &SolverOptions,
+    sys: &S,
+    t0: f64,
+    t1: f64,
+    y: &mut [f64; N],
+    obs: &[f64],
+    sink: &mut dyn FnMut(f64, &[f64; N]),
+    stats: &mut SolverStats,
+) -> Result<(), SolverError> {
+    let len = t1 - t0;
+    if len <= 0.0 {
+        for &t in obs {
+            sink(t, y);
+        }
+        return Ok(());
+    }
+    let hmax = opts.max_step_days.min(len);
+    let mut f0 = [0.0; N];
+    sys.rhs(t0, y, &mut f0);
+    stats.rhs_evals += 1;
+    let mut h = initial_step(opts, sys, t0, y, &f0, hmax, M::ORDER, stats);
+    let mut ctl = Controller::new(M::CONTROL);
+    let mut y_new = [0.0; N];
+    let mut yo = [0.0; N];
+    let mut t = t0;
+    let mut steps: u32 = 0;
+    let mut next_obs = 0;
+    let mut fresh_point = true;
+    loop {
+        if fresh_point {
+            m.prepare(sys, t, y, &f0, stats);
+            fresh_point = false;
+        }
+        steps += 1;
+        if steps > opts.max_steps_per_segment {
+            return Err(SolverError::TooManySteps {
+                method: M::NAME,
+                day: t,
+                steps: opts.max_steps_per_segment,
+            });
+        }
+        let last = t + 1.01 * h >= t1;
+        if last {
+            h = t1 - t;
+        }
+        let t_new = if last { t1 } else { t + h };
+        let err = m.attempt(sys, opts, t, h, t_new, y, &f0, &mut y_new, stats);
+        if err <= 1.0 {
+            stats.accepted_steps += 1;
+            // Serve observations inside (t, t_new] from the dense output.
+            if next_obs < obs.len() && obs[next_obs] <= t_new {
+                m.prepare_dense(h, y, &y_new);
+                while next_obs < obs.len() && obs[next_obs] <= t_new {
+                    let to = obs[next_obs];
+                    if to >= t_new {
+                        sink(to, &y_new);
+                    } else {
+                        m.dense((to - t) / h, h, y, &y_new, &mut yo);
+                        sink(to, &yo);
+                    }
+                    next_obs += 1;
+                }
+            }
+            *y = y_new;
+            t = t_new;
+            if last {
+                return Ok(());
+            }
+            m.next_f0(sys, t, y, &mut f0, stats);
+            h = ctl.accepted(err, h).min(hmax);
+            fresh_point = true;
+        } else {
+            stats.rejected_steps += 1;
+            h = ctl.rejected(err, h);
+            if h <= 1e-14 * t.abs().max(1.0) {
+                return Err(if err.is_finite() {
+                    SolverError::StepSizeUnderflow {
+                        method: M::NAME,
+                        day: t,
+                    }
+                } else {
+                    SolverError::NonFinite {
+                        method: M::NAME,
+                        day: t,
+                    }
+                });
+            }
+        }
+    }
+}
