@@ -138,14 +138,43 @@ fn print_table(s: &Summary) {
     if excluded + failed > 0 {
         println!("(up to {excluded} patients per arm excluded by the regimen — cladribine is not given below 40 kg; {failed} patient-arms failed, see failures.csv)");
     }
-    if let (Some((endpoint, max)), Some(param)) = (&s.bound, &s.sweep_parameter) {
+    let reference = s
+        .reference_arm
+        .as_ref()
+        .and_then(|name| s.arms.iter().find(|a| &a.name == name));
+    if let (Some(r), Some(b)) = (reference, &s.bound) {
+        println!(
+            "reference arm {:?} (same population, same model): {} = {}",
+            r.name,
+            b.endpoint,
+            pct(b.endpoint.of(r).value)
+        );
+    }
+    if let (Some(b), Some(param)) = (&s.bound, &s.sweep_parameter) {
+        let mut limits = Vec::new();
+        if let Some(max) = b.max {
+            limits.push(format!("<= {}", pct(max)));
+        }
+        if let Some(d) = b.max_above_reference {
+            limits.push(format!("<= reference + {:.1} points", 100.0 * d));
+        }
         for c in &s.sweep {
             let show = |v: Option<f64>| v.map(|x| format!("{x}")).unwrap_or_else(|| "none on the grid".into());
             println!(
-                "bound {endpoint} <= {}: shortest {param} meeting it: {} (point estimate), {} (upper 95% limit)",
-                pct(*max),
+                "bound {} {}: shortest {param} from which every longer one meets it: {} (point estimate), {} (upper 95% limit)",
+                b.endpoint,
+                limits.join(" and "),
                 show(c.shortest_meeting_bound),
                 show(c.shortest_meeting_bound_upper_ci)
+            );
+            let meeting: Vec<String> = c.meeting_bound.iter().map(|v| format!("{v}")).collect();
+            println!(
+                "  values meeting it (point estimate): {}",
+                if meeting.is_empty() {
+                    "none".to_string()
+                } else {
+                    meeting.join(", ")
+                }
             );
         }
     }

@@ -111,6 +111,7 @@ impl Cohort {
             regimen: regimen.into_arm_regimen(),
             label_rules: None,
             param_factors: Vec::new(),
+            sweep: None,
         });
         self
     }

@@ -13,6 +13,7 @@
 mod builder;
 pub mod histogram;
 pub mod report;
+pub mod study;
 pub mod summary;
 
 use std::fmt;
@@ -101,6 +102,8 @@ pub struct Arm {
     /// to `factor ×` the population's; each patient's value is scaled by the same factor, so the patient keeps
     /// its own random effect.
     pub param_factors: Vec<(String, f64)>,
+    /// Where this arm sits in a sweep (`None` for an arm that is not swept).
+    pub sweep: Option<study::SweepPoint>,
 }
 
 impl Arm {

@@ -17,7 +17,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::summary::{ArmAccumulator, ArmSummary, Proportion, BAND_SUBSETS, NADIR_SUBSETS, QUANTILES};
+use super::study::{curves, Bound, SweepCurve};
+use super::summary::{ArmAccumulator, ArmSummary, BAND_SUBSETS, NADIR_SUBSETS, QUANTILES};
 use super::{CohortResult, Failure, Shard};
 use crate::error::{Error, Result};
 use crate::model::ModelParams;
@@ -45,29 +46,6 @@ pub struct RunState {
     pub failures: Vec<(String, u64, String)>,
 }
 
-/// Sweep curves for one base arm.
-#[derive(Debug, Clone, Serialize)]
-pub struct SweepCurve {
-    /// Base arm name.
-    pub arm: String,
-    /// Grid values.
-    pub values: Vec<f64>,
-    /// P(worst grade ≥ 3) per value.
-    pub p_grade_ge3: Vec<Proportion>,
-    /// P(grade 4) per value.
-    pub p_grade4: Vec<Proportion>,
-    /// P(CD4 < 200) per value.
-    pub p_cd4_below_200: Vec<Proportion>,
-    /// P(delayed) per value.
-    pub p_delayed: Vec<Proportion>,
-    /// Median CD4 nadir per value (cells/µL).
-    pub median_cd4_nadir: Vec<Option<f64>>,
-    /// Shortest value whose point estimate meets the bound (`None`: none does).
-    pub shortest_meeting_bound: Option<f64>,
-    /// Shortest value whose upper 95 % limit meets the bound (`None`: none does).
-    pub shortest_meeting_bound_upper_ci: Option<f64>,
-}
-
 /// The whole `summary.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
@@ -87,58 +65,30 @@ pub struct Summary {
     pub arms: Vec<ArmSummary>,
     /// The sweep parameter, if any.
     pub sweep_parameter: Option<String>,
-    /// The bound, if any: (endpoint, max).
-    pub bound: Option<(String, f64)>,
+    /// The bound, if any.
+    pub bound: Option<Bound>,
+    /// The reference arm (cladribine alone in the same population), if any.
+    pub reference_arm: Option<String>,
     /// Curves over the sweep, one per base arm.
     pub sweep: Vec<SweepCurve>,
-}
-
-fn endpoint(s: &ArmSummary, name: &str) -> Proportion {
-    match name {
-        "p_grade4" => s.p_grade4,
-        "p_cd4_below_200" => s.p_cd4_below_200,
-        _ => s.p_grade_ge3,
-    }
 }
 
 /// Builds the summary from merged accumulators.
 pub fn summarise(scenario: &Scenario, arms: &[ArmAccumulator]) -> Summary {
     let names: Vec<String> = scenario.spec.outcomes.recoveries.iter().map(|r| r.label()).collect();
     let sums: Vec<ArmSummary> = arms.iter().map(|a| ArmSummary::from_accumulator(a, &names)).collect();
-    let mut sweep = Vec::new();
-    if let Some(sw) = &scenario.sweep {
-        let n = sw.values.len();
-        for k in 0..scenario.base_arms {
-            let block = &sums[k * n..(k + 1) * n];
-            // The shortest value from which every longer value on the grid meets the bound (a value that meets it
-            // while a longer one does not is not "safe from here on"). A risk that could not be computed (no
-            // patient analysed) never meets it.
-            let shortest = |upper: bool| {
-                let b = scenario.bound.as_ref()?;
-                let meets: Vec<bool> = block
-                    .iter()
-                    .map(|s| {
-                        let p = endpoint(s, &b.endpoint);
-                        let x = if upper { p.ci95[1] } else { p.value };
-                        s.analysed > 0 && x <= b.max
-                    })
-                    .collect();
-                let k = meets.iter().rposition(|m| !m).map_or(0, |k| k + 1);
-                sw.values.get(k).copied()
-            };
-            sweep.push(SweepCurve {
-                arm: block[0].name.split(' ').next().unwrap_or("").to_string(),
-                values: sw.values.clone(),
-                p_grade_ge3: block.iter().map(|s| s.p_grade_ge3).collect(),
-                p_grade4: block.iter().map(|s| s.p_grade4).collect(),
-                p_cd4_below_200: block.iter().map(|s| s.p_cd4_below_200).collect(),
-                p_delayed: block.iter().map(|s| s.p_delayed).collect(),
-                median_cd4_nadir: block.iter().map(|s| s.nadir[1].1.p50).collect(),
-                shortest_meeting_bound: shortest(false),
-                shortest_meeting_bound_upper_ci: shortest(true),
-            });
-        }
-    }
+    let reference_summary = scenario.reference_arm.map(|i| &sums[i]);
+    let sweep = match &scenario.sweep {
+        Some(sw) => curves(
+            &scenario.spec.arms,
+            &sums,
+            &scenario.base_names,
+            sw,
+            scenario.bound.as_ref(),
+            reference_summary,
+        ),
+        None => Vec::new(),
+    };
     let reference = match scenario.spec.outcomes.reference {
         crate::outcome::Reference::Start => "start".to_string(),
         crate::outcome::Reference::Switch => "switch".to_string(),
@@ -152,8 +102,9 @@ pub fn summarise(scenario: &Scenario, arms: &[ArmAccumulator]) -> Summary {
         lln: scenario.spec.outcomes.scale.lln(),
         reference,
         arms: sums,
-        sweep_parameter: scenario.sweep.as_ref().map(|s| s.parameter.clone()),
-        bound: scenario.bound.as_ref().map(|b| (b.endpoint.clone(), b.max)),
+        sweep_parameter: scenario.sweep.as_ref().map(|s| s.parameter.to_string()),
+        bound: scenario.bound,
+        reference_arm: scenario.reference_arm.map(|i| scenario.spec.arms[i].name.clone()),
         sweep,
     }
 }

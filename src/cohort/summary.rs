@@ -285,6 +285,11 @@ pub struct ArmSummary {
 }
 
 impl ArmSummary {
+    /// Nadir quantiles of one count (`None` for a count whose nadir is not summarised: NK).
+    pub fn nadir_of(&self, count: Count) -> Option<Quantiles> {
+        self.nadir.iter().find(|(n, _)| n == count.name()).map(|(_, q)| *q)
+    }
+
     /// Summarises an accumulator; `recovery_names` label the recoveries in order.
     pub fn from_accumulator(a: &ArmAccumulator, recovery_names: &[String]) -> Self {
         let n = a.analysed();

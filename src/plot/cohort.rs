@@ -212,18 +212,48 @@ fn risk<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Summary) -> std::
             .label(format!("{name} (95 % CI shaded)"))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2)));
     }
-    if let Some((endpoint, max)) = &s.bound {
-        let col = BLACK.mix(0.7);
-        chart
-            .draw_series(DashedLineSeries::new(
-                vec![(x_min, 100.0 * max), (x_max, 100.0 * max)],
-                8,
-                6,
-                col.stroke_width(2),
-            ))
-            .map_err(e)?
-            .label(format!("bound: {endpoint} <= {:.1} %", 100.0 * max))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2)));
+    if let Some(b) = &s.bound {
+        let endpoint = b.endpoint;
+        let reference = s
+            .reference_arm
+            .as_ref()
+            .and_then(|name| s.arms.iter().find(|a| &a.name == name))
+            .map(|a| endpoint.of(a).value)
+            .filter(|v| v.is_finite());
+        let mut lines: Vec<(f64, String, RGBAColor)> = Vec::new();
+        if let Some(max) = b.max {
+            lines.push((
+                max,
+                format!("bound: {endpoint} <= {:.1} %", 100.0 * max),
+                BLACK.mix(0.7),
+            ));
+        }
+        if let Some(r) = reference {
+            lines.push((
+                r,
+                format!("reference arm ({endpoint}): {:.1} %", 100.0 * r),
+                RGBColor(214, 39, 40).mix(0.5),
+            ));
+            if let Some(d) = b.max_above_reference {
+                lines.push((
+                    r + d,
+                    format!("bound: reference + {:.1} points", 100.0 * d),
+                    BLACK.mix(0.4),
+                ));
+            }
+        }
+        for (y, label, col) in lines {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(x_min, 100.0 * y), (x_max, 100.0 * y)],
+                    8,
+                    6,
+                    col.stroke_width(2),
+                ))
+                .map_err(e)?
+                .label(label)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2)));
+        }
     }
     legend(&mut chart, SeriesLabelPosition::UpperRight, 14).map_err(e)?;
     root.present().map_err(e)

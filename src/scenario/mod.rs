@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::cohort::study::{Bound, Endpoint, Sweep, SweepParameter};
 use crate::cohort::{Arm, ArmRegimen, CohortSpec};
 use crate::model::GradeScale;
 use crate::outcome::{OutcomeConfig, Recovery, Reference, Threshold};
@@ -166,49 +167,33 @@ struct RawGate {
 struct RawSweep {
     parameter: String,
     values: Vec<f64>,
+    /// The reference arm's preset (default for interval sweeps: `cladribine-label`; `"none"` for none).
+    reference: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawBound {
     endpoint: String,
-    max: f64,
+    max: Option<f64>,
+    max_above_reference: Option<f64>,
 }
 
-/// A grid over which one setting varies: each arm is run at every value.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sweep {
-    /// `interval_months` or a model parameter name.
-    pub parameter: String,
-    /// The grid.
-    pub values: Vec<f64>,
-}
-
-/// A risk bound: the endpoint must not exceed `max`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Bound {
-    /// `p_grade_ge3`, `p_grade4` or `p_cd4_below_200`.
-    pub endpoint: String,
-    /// Largest acceptable proportion.
-    pub max: f64,
-}
-
-/// The endpoints a bound can name.
-pub const BOUND_ENDPOINTS: [&str; 3] = ["p_grade_ge3", "p_grade4", "p_cd4_below_200"];
-
-/// A validated scenario.
+/// A validated scenario: a cohort study and how to report it.
 #[derive(Debug, Clone)]
 pub struct Scenario {
     /// Name.
     pub name: String,
-    /// The cohort run (arms already expanded over the sweep).
+    /// The cohort run (arms already expanded over the sweep; the reference arm, if any, last).
     pub spec: CohortSpec,
-    /// The sweep, if any; arm `k · values.len() + j` is base arm `k` at value `j`.
+    /// The sweep, if any; each expanded arm records its base arm and value.
     pub sweep: Option<Sweep>,
     /// The bound, if any.
     pub bound: Option<Bound>,
-    /// Number of arms before the sweep expanded them.
-    pub base_arms: usize,
+    /// Names of the arms as given, before the sweep expanded them.
+    pub base_names: Vec<String>,
+    /// Index in `spec.arms` of the reference arm (cladribine alone in the same population), if any.
+    pub reference_arm: Option<usize>,
 }
 
 fn finite(path: &str, v: f64, ok: bool, req: &str) -> Result<f64, ScenarioError> {
@@ -526,8 +511,8 @@ fn validate(raw: RawScenario) -> Result<Scenario, ScenarioError> {
     let noise_cv = finite(
         "rules.noise_cv",
         r.noise_cv.unwrap_or(0.0),
-        r.noise_cv.unwrap_or(0.0) >= 0.0 && r.noise_cv.unwrap_or(0.0) <= 2.0,
-        "a CV in [0, 2]",
+        (0.0..=crate::simulate::MAX_LAB_NOISE_CV).contains(&r.noise_cv.unwrap_or(0.0)),
+        "a coefficient of variation in [0, 1]",
     )?;
     let label_default = r.label.unwrap_or(true);
 
@@ -626,92 +611,109 @@ fn validate(raw: RawScenario) -> Result<Scenario, ScenarioError> {
                 ))
             }
         };
+        if raw.arms[..i].iter().any(|b| b.name == a.name) {
+            return Err(err(
+                format!("{p}.name"),
+                format!("{:?} is used by an earlier arm; arm names must be unique", a.name),
+            ));
+        }
         let label = a.rules.unwrap_or(label_default);
         arms.push(Arm {
             name: a.name.clone(),
             regimen,
             label_rules: label.then_some(rules),
             param_factors: Vec::new(),
+            sweep: None,
         });
     }
-    let base_arms = arms.len();
 
     // Sweep.
+    let base_names: Vec<String> = arms.iter().map(|a| a.name.clone()).collect();
+    let mut reference_arm = None;
     let sweep = match raw.sweep {
         None => None,
         Some(s) => {
-            if s.values.is_empty() {
-                return Err(err("sweep.values", "must list at least one value"));
-            }
-            for (i, v) in s.values.iter().enumerate() {
-                finite(&format!("sweep.values[{i}]"), *v, true, "a finite number")?;
-            }
-            let mut expanded = Vec::new();
-            for arm in &arms {
-                for &v in &s.values {
-                    let mut a = arm.clone();
-                    a.name = format!("{} {}={}", arm.name, s.parameter, v);
-                    if s.parameter == "interval_months" {
-                        finite("sweep.values", v, v >= 0.0, "months >= 0")?;
-                        match &mut a.regimen {
-                            ArmRegimen::Preset { interval_months, .. } => *interval_months = v,
-                            ArmRegimen::Fixed(_) | ArmRegimen::PerPatient(_) => {
-                                return Err(err(
-                                    "sweep.parameter",
-                                    "interval_months sweeps need arms given by preset",
-                                ))
-                            }
-                        }
-                    } else {
-                        let typical = population.typical();
-                        let old = typical.get(&s.parameter).map_err(|_| {
-                            err(
-                                "sweep.parameter",
-                                format!(
-                                    "must be \"interval_months\" or a model parameter name (see `lymphosim params`), got {:?}",
-                                    s.parameter
-                                ),
-                            )
-                        })?;
-                        let mut p = typical.clone();
-                        p.set(&s.parameter, v).expect("name checked above");
-                        p.validate().map_err(|e| err("sweep.values", e.to_string()))?;
-                        if old == 0.0 {
-                            return Err(err(
-                                "sweep.parameter",
-                                format!("{} is 0 in the population, so it cannot be scaled", s.parameter),
-                            ));
-                        }
-                        a.param_factors.push((s.parameter.clone(), v / old));
-                    }
-                    expanded.push(a);
+            let parameter = match s.parameter.as_str() {
+                "interval_months" => SweepParameter::IntervalMonths,
+                name => {
+                    population.typical().get(name).map_err(|_| {
+                        err(
+                            "sweep.parameter",
+                            format!(
+                                "must be \"interval_months\" or a model parameter name (see `lymphosim params`), got {name:?}"
+                            ),
+                        )
+                    })?;
+                    SweepParameter::Model(name.to_string())
                 }
-            }
-            arms = expanded;
-            Some(Sweep {
-                parameter: s.parameter,
+            };
+            let sweep = Sweep {
+                parameter,
                 values: s.values,
-            })
+            };
+            arms = sweep.expand(&arms, &population).map_err(|e| match e {
+                crate::Error::InvalidInput { field, value, reason } => err(field, format!("{reason}, got {value}")),
+                e => err("sweep", e.to_string()),
+            })?;
+            let reference = match (&s.reference, &sweep.parameter) {
+                (Some(r), _) if r == "none" => None,
+                (Some(r), _) => Some(r.clone()),
+                (None, SweepParameter::IntervalMonths) => Some("cladribine-label".to_string()),
+                (None, SweepParameter::Model(_)) => None,
+            };
+            if let Some(preset) = reference {
+                presets::build(&preset, &presets::PresetOptions::default())
+                    .map_err(|e| err("sweep.reference", e.to_string()))?;
+                let label = raw.arms.first().and_then(|a| a.rules).unwrap_or(label_default);
+                reference_arm = Some(arms.len());
+                arms.push(Arm {
+                    name: format!("reference: {preset}"),
+                    regimen: ArmRegimen::Preset {
+                        name: preset,
+                        interval_months: 0.0,
+                    },
+                    label_rules: label.then_some(rules),
+                    param_factors: Vec::new(),
+                    sweep: None,
+                });
+            }
+            Some(sweep)
         }
     };
     let bound = match raw.bound {
         None => None,
         Some(b) => {
-            if !BOUND_ENDPOINTS.contains(&b.endpoint.as_str()) {
+            let endpoint: Endpoint = b
+                .endpoint
+                .parse()
+                .map_err(|e: crate::Error| err("bound.endpoint", e.to_string()))?;
+            for (field, v) in [
+                ("bound.max", b.max),
+                ("bound.max_above_reference", b.max_above_reference),
+            ] {
+                if let Some(v) = v {
+                    finite(field, v, (0.0..=1.0).contains(&v), "a proportion in [0, 1]")?;
+                }
+            }
+            if b.max.is_none() && b.max_above_reference.is_none() {
+                return Err(err("bound", "give max, max_above_reference, or both"));
+            }
+            if sweep.is_none() {
                 return Err(err(
-                    "bound.endpoint",
-                    format!("must be one of {}, got {:?}", BOUND_ENDPOINTS.join(", "), b.endpoint),
+                    "bound",
+                    "a bound picks the shortest value of a [sweep]; this scenario has no [sweep]",
                 ));
             }
-            finite(
-                "bound.max",
-                b.max,
-                (0.0..=1.0).contains(&b.max),
-                "a proportion in [0, 1]",
-            )?;
+            if b.max_above_reference.is_some() && reference_arm.is_none() {
+                return Err(err(
+                    "bound.max_above_reference",
+                    "needs a reference arm ([sweep] reference = \"PRESET\")",
+                ));
+            }
             Some(Bound {
-                endpoint: b.endpoint,
+                endpoint,
                 max: b.max,
+                max_above_reference: b.max_above_reference,
             })
         }
     };
@@ -736,7 +738,8 @@ fn validate(raw: RawScenario) -> Result<Scenario, ScenarioError> {
         spec,
         sweep,
         bound,
-        base_arms,
+        base_names,
+        reference_arm,
     })
 }
 
@@ -751,7 +754,7 @@ mod tests {
             assert!(!s.spec.arms.is_empty());
         }
         let s = preset("switch-interval").unwrap();
-        assert_eq!(s.spec.arms.len(), 6);
-        assert_eq!(s.bound.unwrap().max, 0.249);
+        assert_eq!(s.spec.arms.len(), 7); // six intervals and the reference arm
+        assert_eq!(s.bound.unwrap().max_above_reference, Some(0.02));
     }
 }

@@ -102,6 +102,13 @@ fn malformed_scenarios_name_their_field() {
         ("name = \"t\"\n[[arms]]\nname = \"a\"\n[[arms.courses]]\ndrug = \"cladribine\"\ndoses_mg = [10]\ngate = { observable = \"IgG\", min = 8, max_delay_months = 1 }\n".into(), "arms[0].courses[0].gate.observable"),
         ("name = \"t\"\n[[arms]]\nname = \"a\"\nweight = 70\n".into(), "arms[0]"),
         ("name = 5\n".into(), "name"),
+        (with("[bound]\nendpoint = \"p_grade4\"\nmax = 0.1", ""), "bound"),
+        (with("[sweep]\nparameter = \"interval_months\"\nvalues = [12, 6]", ""), "sweep.values[1]"),
+        (with("[sweep]\nparameter = \"interval_months\"\nvalues = [6, 12]\nreference = \"none\"\n[bound]\nendpoint = \"p_grade4\"\nmax_above_reference = 0.01", ""), "bound.max_above_reference"),
+        (with("[sweep]\nparameter = \"interval_months\"\nvalues = [6, 12]\n[bound]\nendpoint = \"p_grade4\"", ""), "bound"),
+        (with("[rules]\nnoise_cv = 1.5", ""), "rules.noise_cv"),
+        (format!("{}\n[[arms]]\nname = \"a\"\npreset = \"untreated\"\n", with("", "")), "arms[1].name"),
+        ("name = \"t\"\n[sweep]\nparameter = \"interval_months\"\nvalues = [6]\n[[arms]]\nname = \"a\"\npreset = \"cladribine-label\"\n".into(), "arms[0]"),
         ("name = \"t\"\n[[arms]\n".into(), "<file>"),
     ];
     assert!(cases.len() >= 20);
@@ -144,4 +151,23 @@ fn arbitrary_toml_never_panics_the_loader() {
         let text: String = t.into_iter().collect();
         let _ = std::panic::catch_unwind(|| parse(&text)).unwrap_or_else(|_| panic!("the loader panicked on:\n{text}"));
     }
+}
+
+/// A swept arm keeps its base arm's name as a field, whatever the name holds ("late switch" stays "late switch"),
+/// and the report carries the reference arm and evaluates the bound from every longer value on.
+#[test]
+fn a_sweep_knows_its_base_arm_and_reference() {
+    let text = "name = \"t\"\npatients = 24\nhorizon_years = 4\n[[arms]]\nname = \"late switch\"\npreset = \"sequence\"\n\
+                [sweep]\nparameter = \"interval_months\"\nvalues = [6, 12]\n[bound]\nendpoint = \"p_grade_ge3\"\nmax = 1.0\n";
+    let s = parse(text).unwrap();
+    assert_eq!(s.base_names, vec!["late switch".to_string()]);
+    assert_eq!(s.spec.arms.len(), 3);
+    assert_eq!(s.spec.arms[1].sweep.unwrap().base, 0);
+    assert_eq!(s.spec.arms[1].sweep.unwrap().value, 12.0);
+    assert_eq!(s.reference_arm, Some(2));
+    let r = lymphosim::cohort::run_cohort(&s.spec, lymphosim::cohort::Shard::ALL, false, &|_| {});
+    let summary = lymphosim::cohort::report::summarise(&s, &r.arms);
+    assert_eq!(summary.sweep[0].arm, "late switch");
+    assert_eq!(summary.reference_arm.as_deref(), Some("reference: cladribine-label"));
+    assert_eq!(summary.sweep[0].shortest_meeting_bound, Some(6.0));
 }
