@@ -37,6 +37,9 @@ pub enum Error {
         /// What was expected.
         reason: String,
     },
+    /// Shards that cannot be merged.
+    #[error("merge: {0}")]
+    Merge(String),
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     Io {

@@ -2,11 +2,17 @@
 //!
 //! Every file is written to a temporary sibling first and renamed into place, so a reader never sees a
 //! half-written file and an interrupted run never destroys the previous output. [`write_atomic`] reports
-//! whether it replaced an existing file, so callers can say so.
+//! whether it replaced an existing file, so callers can say so, and refuses to replace anything that is not a
+//! regular file (a symlink, a device such as `/dev/null`, a FIFO, a directory).
+//!
+//! A cohort's result directory is one unit ([`ResultDir`]): every file is written into a fresh staging
+//! directory beside the target, which is swapped in whole at the end. A reader sees the old result or the new
+//! one, never a mix; stale files of an earlier run (another scenario, `--no-patients`, `--no-plots`) cannot
+//! survive; an interrupted run leaves the previous result untouched.
 
 use std::fs;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::model::state::full_names;
@@ -34,7 +40,24 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<Written> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(io)?;
-    let existed = path.exists();
+    let existed = match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_file() => true,
+        Ok(m) => {
+            let kind = if m.file_type().is_symlink() {
+                "a symbolic link"
+            } else if m.is_dir() {
+                "a directory"
+            } else {
+                "not a regular file (a device, FIFO or socket)"
+            };
+            return Err(Error::invalid(
+                "out",
+                path.display(),
+                format!("is {kind}; refusing to replace it with a result file"),
+            ));
+        }
+        Err(_) => false,
+    };
     let name = path
         .file_name()
         .ok_or_else(|| Error::invalid("out", path.display(), "must name a file"))?;
@@ -50,6 +73,114 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<Written> {
         return Err(io(e));
     }
     Ok(if existed { Written::Replaced } else { Written::Created })
+}
+
+/// A result directory written as one unit: files go into a staging directory beside the target, which
+/// [`ResultDir::commit`] swaps in whole. Dropped without a commit, the staging directory is removed and the
+/// target is untouched.
+#[derive(Debug)]
+pub struct ResultDir {
+    target: PathBuf,
+    staging: PathBuf,
+    committed: bool,
+}
+
+/// The file that marks a directory as a lymphosim result (written last by a run).
+pub const MARKER: &str = "manifest.json";
+
+impl ResultDir {
+    /// Prepares to write `target`: it must be absent, an empty directory, or a directory holding an earlier
+    /// lymphosim result (it has a [`MARKER`]); anything else is refused. The staging directory is created now,
+    /// so an unwritable location fails before any simulation.
+    pub fn begin(target: &Path) -> Result<Self> {
+        let io = |source| Error::Io {
+            path: target.to_path_buf(),
+            source,
+        };
+        match fs::symlink_metadata(target) {
+            Err(_) => {}
+            Ok(m) if m.is_dir() => {
+                let empty = fs::read_dir(target).map_err(io)?.next().is_none();
+                if !empty && !target.join(MARKER).is_file() {
+                    return Err(Error::invalid(
+                        "out",
+                        target.display(),
+                        format!("is a directory that holds no lymphosim result (no {MARKER}); refusing to replace it"),
+                    ));
+                }
+            }
+            Ok(_) => {
+                return Err(Error::invalid(
+                    "out",
+                    target.display(),
+                    "exists and is not a directory; refusing to replace it",
+                ))
+            }
+        }
+        let name = target
+            .file_name()
+            .ok_or_else(|| Error::invalid("out", target.display(), "must name a directory"))?
+            .to_string_lossy()
+            .into_owned();
+        let parent = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs::create_dir_all(parent).map_err(io)?;
+        let staging = parent.join(format!(".{name}.staging-{}", std::process::id()));
+        if staging.exists() {
+            fs::remove_dir_all(&staging).map_err(io)?;
+        }
+        fs::create_dir(&staging).map_err(|source| Error::Io {
+            path: staging.clone(),
+            source,
+        })?;
+        Ok(ResultDir {
+            target: target.to_path_buf(),
+            staging,
+            committed: false,
+        })
+    }
+
+    /// Where to write the files now.
+    pub fn path(&self) -> &Path {
+        &self.staging
+    }
+
+    /// The final location.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Swaps the staging directory in for the target (the earlier result, if any, is removed).
+    pub fn commit(mut self) -> Result<Written> {
+        let io = |source| Error::Io {
+            path: self.target.clone(),
+            source,
+        };
+        let existed = self.target.exists();
+        if existed {
+            let old = self.staging.with_extension("old");
+            fs::rename(&self.target, &old).map_err(io)?;
+            if let Err(e) = fs::rename(&self.staging, &self.target) {
+                let _ = fs::rename(&old, &self.target);
+                return Err(io(e));
+            }
+            let _ = fs::remove_dir_all(&old);
+        } else {
+            fs::rename(&self.staging, &self.target).map_err(io)?;
+        }
+        self.committed = true;
+        Ok(if existed { Written::Replaced } else { Written::Created })
+    }
+}
+
+impl Drop for ResultDir {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.staging);
+        }
+    }
 }
 
 /// One row per observation: `day, ALC, CD4, CD8, CD19, NK, grade`, the drug concentrations, then all 15

@@ -156,6 +156,9 @@ struct RunArgs {
     /// Do not draw the figures (fan chart per arm, risk curves over a sweep).
     #[arg(long)]
     no_plots: bool,
+    /// Warn about arms whose last planned dose leaves less than this follow-up within the horizon (months).
+    #[arg(long, value_name = "MONTHS", default_value_t = 24.0)]
+    follow_up_months: f64,
     /// Parameter set replacing the population's typical values and variability
     /// (default: the shipped calibrated v2 set; `v1` for the calibrated v1 set; `reference` for v1's first guesses).
     #[arg(long, value_name = "FILE.toml")]

@@ -26,10 +26,14 @@ fn regimen(a: &PatientArgs) -> anyhow::Result<(Regimen, String)> {
                 .unwrap_or_else(|| "events".into());
             Ok((r, stem))
         }
-        None => Ok((
-            presets::build(&a.regimen.preset, &a.regimen.preset_options())?,
-            a.regimen.preset.clone(),
-        )),
+        None => {
+            let label = match a.regimen.preset.as_str() {
+                // Two intervals must not overwrite each other's files.
+                "sequence" => format!("sequence-{}m", a.regimen.interval_months),
+                name => name.to_string(),
+            };
+            Ok((presets::build(&a.regimen.preset, &a.regimen.preset_options())?, label))
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lymphosim::cohort::report::{self, Summary};
 use lymphosim::cohort::{run_cohort, Shard};
-use lymphosim::output::write_atomic;
+use lymphosim::output::{write_atomic, ResultDir};
 use lymphosim::scenario::{self, Scenario, PRESETS};
 use sha2::{Digest, Sha256};
 
@@ -33,14 +33,23 @@ fn parse_shard(s: &str) -> anyhow::Result<Shard> {
     Ok(Shard { index: i, count: n })
 }
 
-fn hash(text: &str, patients: u64, seed: u64) -> String {
+fn sha256(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn hash(text: &str, params: &str, patients: u64, seed: u64) -> String {
     let mut h = Sha256::new();
     h.update(text.as_bytes());
+    h.update(b"\n[parameter set]\n");
+    h.update(params.as_bytes());
     h.update(format!("\npatients={patients}\nseed={seed}\n").as_bytes());
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn load(a: &RunArgs) -> anyhow::Result<(String, Scenario)> {
+fn load(a: &RunArgs) -> anyhow::Result<(String, String, Scenario)> {
     let (text, what) = match (&a.scenario, &a.preset) {
         (Some(_), Some(_)) => bail!("give a scenario file or --preset, not both"),
         (Some(path), None) => (
@@ -58,23 +67,22 @@ fn load(a: &RunArgs) -> anyhow::Result<(String, Scenario)> {
             (text.to_string(), format!("preset {name}"))
         }
     };
-    let mut s = scenario::parse(&text).with_context(|| format!("in {what}"))?;
+    // The population is resolved once: the parameter set, then the scenario's own [population] overrides.
+    let set = super::load_params(a.params.as_deref())?;
+    let mut s = scenario::parse_with(&text, &set).with_context(|| format!("in {what}"))?;
     if let Some(n) = a.patients {
-        if n == 0 {
-            bail!("--patients: must be at least 1, got 0");
+        if !(1..=lymphosim::cohort::MAX_PATIENTS).contains(&n) {
+            bail!(
+                "--patients: must be between 1 and {}, got {n}",
+                lymphosim::cohort::MAX_PATIENTS
+            );
         }
         s.spec.patients = n;
     }
     if let Some(seed) = a.seed {
         s.spec.seed = seed;
     }
-    if let Some(p) = &a.params {
-        let set = super::load_params(Some(p))?;
-        let pop = &s.spec.population;
-        s.spec.population =
-            lymphosim::population::PopulationModel::new(set.typical, pop.covariates().clone(), set.variability)?;
-    }
-    Ok((text, s))
+    Ok((text, set.to_toml(), s))
 }
 
 /// A proportion as a percentage; a proportion that could not be computed (no patient analysed) is "n/a".
@@ -184,6 +192,8 @@ fn print_table(s: &Summary) {
 struct Manifest<'a> {
     name: &'a str,
     hash: &'a str,
+    /// The parameter set's model variant and the SHA-256 of its TOML.
+    params: (&'a str, String),
     seed: u64,
     patients: u64,
     shard: Shard,
@@ -201,6 +211,8 @@ impl Manifest<'_> {
             "lymphosim_version": env!("CARGO_PKG_VERSION"),
             "scenario": self.name,
             "scenario_hash": self.hash,
+            "model": self.params.0,
+            "parameter_set_sha256": self.params.1,
             "seed": self.seed,
             "patients": self.patients,
             "shard": [self.shard.index, self.shard.count],
@@ -218,11 +230,9 @@ impl Manifest<'_> {
     }
 }
 
-/// Follow-up after the last planned dose below which a run warns (days): two years.
-const FOLLOW_UP_DAYS: f64 = 730.5;
-
 pub(super) fn run(a: &RunArgs) -> anyhow::Result<()> {
-    let (text, scenario) = load(a)?;
+    let (text, params, scenario) = load(a)?;
+    let set_model = lymphosim::population::paramset::ParamSet::from_toml(&params)?.model;
     let shard = match &a.shard {
         Some(s) => parse_shard(s)?,
         None => Shard::ALL,
@@ -236,16 +246,25 @@ pub(super) fn run(a: &RunArgs) -> anyhow::Result<()> {
             lymphosim::cohort::MAX_THREADS
         );
     }
-    for (arm, last_dose) in scenario.spec.arms_short_of_follow_up(FOLLOW_UP_DAYS) {
+    if !(a.follow_up_months.is_finite() && (0.0..=1200.0).contains(&a.follow_up_months)) {
+        bail!(
+            "--follow-up-months: must be between 0 and 1200, got {}",
+            a.follow_up_months
+        );
+    }
+    let follow_up = lymphosim::units::months(a.follow_up_months);
+    for (arm, last_dose) in scenario.spec.arms_short_of_follow_up(follow_up) {
         eprintln!(
-            "warning: arm {:?}: the last planned dose (day {last_dose:.0} for a typical patient) leaves less than {FOLLOW_UP_DAYS:.0} days of follow-up within the {}-day horizon; outcomes after it are censored",
-            scenario.spec.arms[arm].name, scenario.spec.horizon_days
+            "warning: arm {:?}: the last planned dose (day {last_dose:.0} for a typical patient) leaves less than {} months of follow-up within the {}-day horizon (--follow-up-months); outcomes after it are censored",
+            scenario.spec.arms[arm].name, a.follow_up_months, scenario.spec.horizon_days
         );
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .context("starting worker threads")?;
+    // The output location is checked (and its staging directory made) before any simulation.
+    let out = ResultDir::begin(&a.out.clone().unwrap_or_else(|| PathBuf::from("lymphosim-out")))?;
     let n_shard = shard.range(scenario.spec.patients).count() as u64;
     let bar = if a.quiet || !std::io::stderr().is_terminal() {
         ProgressBar::hidden()
@@ -271,23 +290,28 @@ pub(super) fn run(a: &RunArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let elapsed = t0.elapsed().as_secs_f64();
 
-    let dir = a.out.clone().unwrap_or_else(|| PathBuf::from("lymphosim-out"));
-    let h = hash(&text, scenario.spec.patients, scenario.spec.seed);
-    let summary = report::write_results(&dir, &scenario, &result.arms, Some(&result))?;
-    report::write_state(&dir, &report::state_of(&h, &text, &scenario, shard, &result))?;
+    let h = hash(&text, &params, scenario.spec.patients, scenario.spec.seed);
+    let summary = report::write_results(out.path(), &scenario, &result.arms, Some(&result))?;
+    report::write_state(
+        out.path(),
+        &report::state_of(&h, &text, &params, &scenario, shard, &result, !a.no_patients),
+    )?;
+    if !a.no_plots && shard.count == 1 {
+        draw_figures(out.path(), &summary, &result.arms, scenario.spec.outcomes.scale.lln())?;
+    }
     Manifest {
         name: &scenario.name,
         hash: &h,
+        params: (&set_model, sha256(&params)),
         seed: scenario.spec.seed,
         patients: scenario.spec.patients,
         shard,
         threads,
         elapsed_seconds: elapsed,
     }
-    .write(&dir)?;
-    if !a.no_plots && shard.count == 1 {
-        draw_figures(&dir, &summary, &result.arms, scenario.spec.outcomes.scale.lln())?;
-    }
+    .write(out.path())?;
+    let dir = out.target().to_path_buf();
+    out.commit()?;
     if !a.quiet {
         if shard.count > 1 {
             println!(
@@ -313,9 +337,9 @@ fn draw_figures(
     arms: &[lymphosim::cohort::summary::ArmAccumulator],
     lln: f64,
 ) -> anyhow::Result<()> {
-    for arm in arms {
-        lymphosim::plot::fan_chart(dir, arm, lln)?;
-        lymphosim::plot::grade_areas(dir, arm, lln)?;
+    for (i, arm) in arms.iter().enumerate() {
+        lymphosim::plot::fan_chart(dir, i, arm, lln)?;
+        lymphosim::plot::grade_areas(dir, i, arm, lln)?;
     }
     lymphosim::plot::risk_curves(dir, summary)?;
     Ok(())
@@ -329,14 +353,20 @@ pub(super) fn plot(dir: &Path) -> anyhow::Result<()> {
     let mut drawn = Vec::new();
     if state.exists() {
         let st = report::read_state(dir)?;
-        let mut scenario = scenario::parse(&st.scenario_text).context("the scenario stored in state.json")?;
+        let set = match st.params_toml.as_str() {
+            "" => lymphosim::population::paramset::ParamSet::shipped(),
+            t => lymphosim::population::paramset::ParamSet::from_toml(t)
+                .context("the parameter set stored in state.json")?,
+        };
+        let mut scenario =
+            scenario::parse_with(&st.scenario_text, &set).context("the scenario stored in state.json")?;
         scenario.spec.patients = st.patients;
         scenario.spec.seed = st.seed;
         let summary = report::summarise(&scenario, &st.arms);
         let lln = scenario.spec.outcomes.scale.lln();
-        for arm in &st.arms {
-            drawn.extend(lymphosim::plot::fan_chart(dir, arm, lln)?);
-            drawn.extend(lymphosim::plot::grade_areas(dir, arm, lln)?);
+        for (i, arm) in st.arms.iter().enumerate() {
+            drawn.extend(lymphosim::plot::fan_chart(dir, i, arm, lln)?);
+            drawn.extend(lymphosim::plot::grade_areas(dir, i, arm, lln)?);
         }
         drawn.extend(lymphosim::plot::risk_curves(dir, &summary)?.into_iter().flatten());
     }
@@ -359,54 +389,68 @@ pub(super) fn plot(dir: &Path) -> anyhow::Result<()> {
 }
 
 pub(super) fn merge(a: &MergeArgs) -> anyhow::Result<()> {
+    let same = |x: &Path, y: &Path| match (x.canonicalize(), y.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    };
+    if let Some(d) = a.dirs.iter().find(|d| same(d, &a.out)) {
+        bail!(
+            "--out {}: is one of the shard directories being merged ({}); choose a new directory",
+            a.out.display(),
+            d.display()
+        );
+    }
     let states: Vec<_> = a.dirs.iter().map(|d| report::read_state(d)).collect::<Result<_, _>>()?;
     let merged = report::merge_states(&states)?;
-    let mut scenario = scenario::parse(&merged.scenario_text).context("the scenario stored in state.json")?;
+    let set = if merged.params_toml.is_empty() {
+        lymphosim::population::paramset::ParamSet::shipped()
+    } else {
+        lymphosim::population::paramset::ParamSet::from_toml(&merged.params_toml)
+            .context("the parameter set stored in state.json")?
+    };
+    let mut scenario =
+        scenario::parse_with(&merged.scenario_text, &set).context("the scenario stored in state.json")?;
     scenario.spec.patients = merged.patients;
     scenario.spec.seed = merged.seed;
-    let summary = report::write_results(&a.out, &scenario, &merged.arms, None)?;
-    report::write_state(&a.out, &merged)?;
+    let out = ResultDir::begin(&a.out)?;
+    let summary = report::write_results(out.path(), &scenario, &merged.arms, None)?;
+    report::write_state(out.path(), &merged)?;
     if !a.no_plots {
-        draw_figures(&a.out, &summary, &merged.arms, scenario.spec.outcomes.scale.lln())?;
+        draw_figures(out.path(), &summary, &merged.arms, scenario.spec.outcomes.scale.lln())?;
     }
-    let failures: String = {
-        let mut s = String::from("id,arm,error\n");
-        for (arm, id, e) in &merged.failures {
-            s.push_str(&format!(
-                "{id},\"{}\",\"{}\"\n",
-                arm.replace('"', "\"\""),
-                e.replace('"', "\"\"")
-            ));
-        }
-        s
-    };
-    write_atomic(&a.out.join("failures.csv"), failures.as_bytes())?;
-    // Per-patient tables of contiguous shards concatenate in shard order.
+    // failures.csv: the shards' own files concatenated (every parameter column kept), in shard order.
     let mut sorted: Vec<(u64, &PathBuf)> = states.iter().map(|s| s.shard.0).zip(&a.dirs).collect();
     sorted.sort();
-    let mut table = String::new();
-    for (k, (_, d)) in sorted.iter().enumerate() {
-        if let Ok(t) = std::fs::read_to_string(d.join("patients.csv")) {
-            let skip = if k == 0 { 0 } else { 1 };
-            for line in t.lines().skip(skip) {
+    for (file, required) in [("failures.csv", true), ("patients.csv", merged.per_patient)] {
+        let mut table = String::new();
+        for (k, (_, d)) in sorted.iter().enumerate() {
+            let path = d.join(file);
+            let t = match std::fs::read_to_string(&path) {
+                Ok(t) => t,
+                Err(_) if !required => continue,
+                Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+            };
+            for line in t.lines().skip(if k == 0 { 0 } else { 1 }) {
                 table.push_str(line);
                 table.push('\n');
             }
         }
-    }
-    if !table.is_empty() {
-        write_atomic(&a.out.join("patients.csv"), table.as_bytes())?;
+        if !table.is_empty() {
+            write_atomic(&out.path().join(file), table.as_bytes())?;
+        }
     }
     Manifest {
         name: &scenario.name,
         hash: &merged.scenario_hash,
+        params: (&set.model, sha256(&set.to_toml())),
         seed: merged.seed,
         patients: merged.patients,
         shard: Shard::ALL,
         threads: 0,
         elapsed_seconds: 0.0,
     }
-    .write(&a.out)?;
+    .write(out.path())?;
+    out.commit()?;
     print_table(&summary);
     println!("merged {} shards into {}", states.len(), a.out.display());
     Ok(())

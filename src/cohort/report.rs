@@ -34,6 +34,12 @@ pub struct RunState {
     pub scenario_hash: String,
     /// The scenario text (TOML), so `merge` can rebuild names and settings.
     pub scenario_text: String,
+    /// The parameter set the population started from (TOML), so `merge` rebuilds the same study.
+    #[serde(default)]
+    pub params_toml: String,
+    /// Whether per-patient rows were kept (shards with and without them are not merged).
+    #[serde(default)]
+    pub per_patient: bool,
     /// Patients in the whole cohort.
     pub patients: u64,
     /// Seed.
@@ -294,27 +300,34 @@ pub fn merge_states(states: &[RunState]) -> Result<RunState> {
     let mut seen = vec![false; count as usize];
     for s in states {
         if s.scenario_hash != first.scenario_hash || s.patients != first.patients || s.seed != first.seed {
-            return Err(Error::invalid(
-                "merge",
-                &s.scenario_hash,
-                "all shards must come from the same scenario, patients and seed",
+            return Err(Error::Merge(format!(
+                "shard {}/{} comes from another study (scenario, parameter set, patients or seed differ: hash {} vs {})",
+                s.shard.0, s.shard.1, s.scenario_hash, first.scenario_hash
+            )));
+        }
+        if s.per_patient != first.per_patient {
+            return Err(Error::Merge(
+                "some shards kept per-patient rows and others ran with --no-patients; rerun them alike".into(),
             ));
         }
         if s.shard.1 != count || s.shard.0 >= count || seen[s.shard.0 as usize] {
-            return Err(Error::invalid(
-                "merge",
-                format!("shard {}/{}", s.shard.0, s.shard.1),
-                format!("shards must be 0..{count} of {count}, each once"),
-            ));
+            return Err(Error::Merge(format!(
+                "shard {}/{} does not fit: the shards must be 0/{count} to {}/{count}, each once",
+                s.shard.0,
+                s.shard.1,
+                count.saturating_sub(1)
+            )));
         }
         seen[s.shard.0 as usize] = true;
     }
-    if let Some(missing) = seen.iter().position(|x| !x) {
-        return Err(Error::invalid(
-            "merge",
-            format!("shard {missing}/{count}"),
-            "is missing",
-        ));
+    let missing: Vec<String> = seen
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| !**x)
+        .map(|(i, _)| format!("{i}/{count}"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::Merge(format!("shard(s) {} missing", missing.join(", "))));
     }
     let mut sorted: Vec<&RunState> = states.iter().collect();
     sorted.sort_by_key(|s| s.shard.0);
@@ -333,14 +346,18 @@ pub fn merge_states(states: &[RunState]) -> Result<RunState> {
 pub fn state_of(
     scenario_hash: &str,
     scenario_text: &str,
+    params_toml: &str,
     scenario: &Scenario,
     shard: Shard,
     result: &CohortResult,
+    per_patient: bool,
 ) -> RunState {
     RunState {
         format: 1,
         scenario_hash: scenario_hash.to_string(),
         scenario_text: scenario_text.to_string(),
+        params_toml: params_toml.to_string(),
+        per_patient,
         patients: scenario.spec.patients,
         seed: scenario.spec.seed,
         shard: (shard.index, shard.count),

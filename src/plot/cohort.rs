@@ -22,13 +22,7 @@ const GRADE: [RGBColor; 4] = [
 /// A file-name-safe version of an arm name.
 pub fn slug(name: &str) -> String {
     name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                c
-            } else {
-                '-'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
         .collect()
 }
 
@@ -136,10 +130,17 @@ impl Figure for Fan<'_> {
     }
 }
 
-/// Fan charts of ALC, CD4, CD8 and CD19 for one arm, as `<dir>/fan-<arm>.png` and `.svg`.
-pub fn fan_chart(dir: &Path, a: &ArmAccumulator, lln: f64) -> Result<[PathBuf; 2]> {
+/// The file stem of arm number `index` (0-based): its 1-based number first, so two arms never share a file
+/// whatever their names (names that differ only in punctuation, decimal values), then the name for reading.
+fn arm_stem(kind: &str, index: usize, name: &str) -> String {
+    format!("{kind}-{:02}-{}", index + 1, slug(name))
+}
+
+/// Fan charts of ALC, CD4, CD8 and CD19 for arm number `index` (0-based), as `<dir>/fan-<NN>-<arm>.png` and
+/// `.svg`.
+pub fn fan_chart(dir: &Path, index: usize, a: &ArmAccumulator, lln: f64) -> Result<[PathBuf; 2]> {
     write_figure(
-        &dir.join(format!("fan-{}", slug(&a.name))),
+        &dir.join(arm_stem("fan", index, &a.name)),
         (1400, 1000),
         &Fan { arm: a, lln },
     )
@@ -358,10 +359,11 @@ impl Figure for GradeAreas<'_> {
     }
 }
 
-/// The grade distribution over time for one arm, stacked areas, as `<dir>/grades-<arm>.png` and `.svg`.
-pub fn grade_areas(dir: &Path, a: &ArmAccumulator, lln: f64) -> Result<[PathBuf; 2]> {
+/// The grade distribution over time for arm number `index` (0-based), stacked areas, as
+/// `<dir>/grades-<NN>-<arm>.png` and `.svg`.
+pub fn grade_areas(dir: &Path, index: usize, a: &ArmAccumulator, lln: f64) -> Result<[PathBuf; 2]> {
     write_figure(
-        &dir.join(format!("grades-{}", slug(&a.name))),
+        &dir.join(arm_stem("grades", index, &a.name)),
         (1200, 650),
         &GradeAreas { arm: a, lln },
     )

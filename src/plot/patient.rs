@@ -153,6 +153,23 @@ fn draw<DB: DrawingBackend>(
             .label(name)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
     }
+    // CD4 = 200 cells/µL: the prophylaxis level the switch question turns on.
+    let cd4 = crate::outcome::CD4_PROPHYLAXIS_THRESHOLD;
+    let grey = BLACK.mix(0.6);
+    let (m0, m1) = (
+        months.first().copied().unwrap_or(0.0),
+        months.last().copied().unwrap_or(1.0),
+    );
+    chart
+        .draw_series(DashedLineSeries::new(
+            vec![(m0, cd4), (m1, cd4)],
+            8,
+            6,
+            grey.stroke_width(2),
+        ))
+        .map_err(e)?
+        .label("CD4 = 200 cells/µL")
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], grey.stroke_width(2)));
     legend(&mut chart, SeriesLabelPosition::LowerRight, 13).map_err(e)?;
     root.present().map_err(e)?;
     Ok(())

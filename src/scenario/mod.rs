@@ -12,6 +12,7 @@ use crate::cohort::study::{Bound, Endpoint, Sweep, SweepParameter};
 use crate::cohort::{Arm, ArmRegimen, CohortSpec};
 use crate::model::GradeScale;
 use crate::outcome::{OutcomeConfig, Recovery, Reference, Threshold};
+use crate::population::paramset::ParamSet;
 use crate::population::{Covariates, PopulationModel, Variability};
 use crate::regimen::{presets, Count, Course, Dose, Drug, Gate, LabelRules, OnFail, Regimen, Route, Start};
 use crate::simulate::{PkForm, SimOptions};
@@ -204,8 +205,16 @@ fn finite(path: &str, v: f64, ok: bool, req: &str) -> Result<f64, ScenarioError>
     }
 }
 
-/// Parses and validates a scenario from TOML text.
+/// Parses and validates a scenario from TOML text, with the shipped calibrated parameter set as the population's
+/// starting point (see [`parse_with`]).
 pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+    parse_with(text, &ParamSet::shipped())
+}
+
+/// Parses and validates a scenario from TOML text. The population is built once, here: the typical values and
+/// variability of `set`, then the file's `[population]` overrides on top, so a swept parameter value means what
+/// it says.
+pub fn parse_with(text: &str, set: &ParamSet) -> Result<Scenario, ScenarioError> {
     let de = toml::Deserializer::parse(text).map_err(|e| err("<file>", e.to_string().trim().to_string()))?;
     let raw: RawScenario = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -218,7 +227,7 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
             .to_string();
         err(if path == "." { "<file>".into() } else { path }, msg)
     })?;
-    validate(raw)
+    validate(raw, set)
 }
 
 /// The embedded preset called `name`.
@@ -393,7 +402,7 @@ fn course(path: &str, c: &RawCourse) -> Result<(Start, Course, Option<Gate>), Sc
     ))
 }
 
-fn validate(raw: RawScenario) -> Result<Scenario, ScenarioError> {
+fn validate(raw: RawScenario, set: &ParamSet) -> Result<Scenario, ScenarioError> {
     if raw.name.trim().is_empty() {
         return Err(err("name", "must not be empty"));
     }
@@ -516,9 +525,8 @@ fn validate(raw: RawScenario) -> Result<Scenario, ScenarioError> {
     )?;
     let label_default = r.label.unwrap_or(true);
 
-    // Population: the shipped calibrated set, with the file's overrides.
-    let shipped = crate::population::paramset::ParamSet::shipped();
-    let mut typical = shipped.typical;
+    // Population: the parameter set, with the file's overrides.
+    let mut typical = set.typical.clone();
     for (k, v) in &raw.population.parameters {
         typical.set(k, *v).map_err(|_| {
             err(
@@ -544,7 +552,7 @@ fn validate(raw: RawScenario) -> Result<Scenario, ScenarioError> {
         };
         *slot = *v;
     }
-    let mut var = shipped.variability;
+    let mut var = set.variability.clone();
     for (k, v) in &raw.population.variability {
         if !var.set(k, *v) {
             return Err(err(

@@ -233,3 +233,108 @@ fn a_switch_past_the_horizon_is_shown_as_not_reached() {
     let patients = std::fs::read_to_string(out.join("patients.csv")).unwrap();
     assert!(!patients.contains("100000"));
 }
+
+/// An output directory is one unit: a re-run with other settings leaves no stale file, a directory that holds
+/// something else is refused before any simulation, and a device, FIFO or symlink is never replaced.
+#[test]
+fn outputs_are_whole_and_never_destroy_what_is_not_ours() {
+    let out = tmp("unit-out");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "--preset",
+            "clarity",
+            "--patients",
+            "8",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        lymphosim(&args)
+    };
+    let (ok, _, stderr) = run(&[]);
+    assert!(ok, "{stderr}");
+    assert!(
+        out.join("patients.csv").exists() && out.join("risk.png").exists()
+            || out.join("fan-01-clarity-3-5.png").exists()
+    );
+    let (ok, _, stderr) = run(&["--no-patients", "--no-plots"]);
+    assert!(ok, "{stderr}");
+    assert!(!out.join("patients.csv").exists(), "a stale patients.csv survived");
+    assert!(!out.join("fan-01-clarity-3-5.png").exists(), "a stale figure survived");
+    assert!(out.join("manifest.json").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(out.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("unit-out.staging"))
+        .collect();
+    assert!(leftovers.is_empty());
+
+    // A directory with someone else's files is refused.
+    let foreign = tmp("foreign");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("thesis.tex"), "precious").unwrap();
+    let (ok, _, stderr) = lymphosim(&[
+        "run",
+        "--preset",
+        "clarity",
+        "--patients",
+        "4",
+        "--out",
+        foreign.to_str().unwrap(),
+    ]);
+    assert!(!ok && stderr.contains("holds no lymphosim result"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(foreign.join("thesis.tex")).unwrap(), "precious");
+
+    // A symlink as --out for a patient CSV is refused, and its target is untouched.
+    #[cfg(unix)]
+    {
+        let target = tmp("link-target.csv");
+        std::fs::write(&target, "keep").unwrap();
+        let link = tmp("link.csv");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let (ok, _, stderr) = lymphosim(&["patient", "--no-plots", "--out", link.to_str().unwrap()]);
+        assert!(!ok && stderr.contains("symbolic link"), "{stderr}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+        let (ok, _, stderr) = lymphosim(&["patient", "--no-plots", "--out", "/dev/null"]);
+        assert!(!ok && stderr.contains("not a regular file"), "{stderr}");
+    }
+}
+
+/// merge refuses an output directory that is one of its inputs, and names a missing shard plainly.
+#[test]
+fn merge_protects_its_inputs() {
+    let base = tmp("merge-guard");
+    let dirs: Vec<String> = (0..2)
+        .map(|i| base.join(i.to_string()).to_string_lossy().into_owned())
+        .collect();
+    for (i, d) in dirs.iter().enumerate() {
+        let (ok, _, stderr) = lymphosim(&[
+            "run",
+            "--preset",
+            "clarity",
+            "--patients",
+            "10",
+            "--quiet",
+            "--no-plots",
+            "--shard",
+            &format!("{i}/2"),
+            "--out",
+            d,
+        ]);
+        assert!(ok, "{stderr}");
+    }
+    let (ok, _, stderr) = lymphosim(&["merge", &dirs[0], &dirs[1], "--out", &dirs[0], "--no-plots"]);
+    assert!(!ok && stderr.contains("is one of the shard directories"), "{stderr}");
+    assert!(std::path::Path::new(&dirs[0]).join("state.json").exists());
+    let (ok, _, stderr) = lymphosim(&[
+        "merge",
+        &dirs[0],
+        "--out",
+        base.join("m").to_str().unwrap(),
+        "--no-plots",
+    ]);
+    assert!(!ok && stderr.contains("shard(s) 1/2 missing"), "{stderr}");
+}

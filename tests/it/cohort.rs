@@ -78,16 +78,16 @@ fn run_draws_fan_charts_and_risk_curves() {
     for f in [
         "risk.png",
         "risk.svg",
-        "fan-switch-interval-months-6.png",
-        "fan-switch-interval-months-36.svg",
-        "grades-switch-interval-months-6.png",
-        "grades-switch-interval-months-36.svg",
+        "fan-01-switch-interval-months-6.png",
+        "fan-06-switch-interval-months-36.svg",
+        "grades-01-switch-interval-months-6.png",
+        "grades-06-switch-interval-months-36.svg",
     ] {
         assert!(d.join(f).exists(), "{f} missing");
     }
     let svg = String::from_utf8(read(&d, "risk.svg")).unwrap();
     assert!(svg.contains("months from the last alemtuzumab infusion to cladribine") && svg.contains("patients (%)"));
-    let grades = String::from_utf8(read(&d, "grades-switch-interval-months-6.svg")).unwrap();
+    let grades = String::from_utf8(read(&d, "grades-01-switch-interval-months-6.svg")).unwrap();
     for needle in [
         "grade 4 (&lt; 200)",
         "grade 0 (ALC &gt;= LLN)",
@@ -99,8 +99,8 @@ fn run_draws_fan_charts_and_risk_curves() {
     // `plot DIR` re-draws every figure from state.json alone.
     for f in [
         "risk.png",
-        "fan-switch-interval-months-6.png",
-        "grades-switch-interval-months-6.svg",
+        "fan-01-switch-interval-months-6.png",
+        "grades-01-switch-interval-months-6.svg",
     ] {
         std::fs::remove_file(d.join(f)).unwrap();
     }
@@ -108,8 +108,8 @@ fn run_draws_fan_charts_and_risk_curves() {
     assert!(ok, "{e}");
     for f in [
         "risk.png",
-        "fan-switch-interval-months-6.png",
-        "grades-switch-interval-months-6.svg",
+        "fan-01-switch-interval-months-6.png",
+        "grades-01-switch-interval-months-6.svg",
     ] {
         assert!(d.join(f).exists() && out.contains(f), "{f} not re-drawn:\n{out}");
     }
@@ -128,7 +128,7 @@ fn run_draws_fan_charts_and_risk_curves() {
         d2.to_str().unwrap(),
     ]);
     assert!(ok, "{e}");
-    assert!(!d2.join("fan-clarity-3.5.png").exists());
+    assert!(!d2.join("fan-01-clarity-3-5.png").exists());
 }
 
 #[test]
@@ -150,7 +150,7 @@ fn merge_refuses_incomplete_or_mixed_shards() {
         "--out",
         dir("my").to_str().unwrap(),
     ]);
-    assert!(!ok && e.contains("same scenario"), "{e}");
+    assert!(!ok && e.contains("another study"), "{e}");
 }
 
 #[test]
