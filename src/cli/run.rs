@@ -3,12 +3,13 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lymphosim::cohort::report::{self, Summary};
-use lymphosim::cohort::{run_cohort, Shard};
+use lymphosim::cohort::{Cohort, Shard};
 use lymphosim::output::{write_atomic, ResultDir};
 use lymphosim::scenario::{self, Scenario, PRESETS};
 use sha2::{Digest, Sha256};
@@ -259,10 +260,6 @@ pub(super) fn run(a: &RunArgs) -> anyhow::Result<()> {
             scenario.spec.arms[arm].name, a.follow_up_months, scenario.spec.horizon_days
         );
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("starting worker threads")?;
     // The output location is checked (and its staging directory made) before any simulation.
     let out = ResultDir::begin(&a.out.clone().unwrap_or_else(|| PathBuf::from("lymphosim-out")))?;
     let n_shard = shard.range(scenario.spec.patients).count() as u64;
@@ -277,16 +274,21 @@ pub(super) fn run(a: &RunArgs) -> anyhow::Result<()> {
         );
         b
     };
-    let done = AtomicU64::new(0);
+    let done = Arc::new(AtomicU64::new(0));
     let t0 = Instant::now();
-    let result = pool.install(|| {
-        run_cohort(&scenario.spec, shard, !a.no_patients, &|k| {
+    let progress_bar = bar.clone();
+    let result = Cohort::from_spec(scenario.spec.clone())
+        .shard(shard)
+        .per_patient(!a.no_patients)
+        .threads(threads)
+        .progress(move |k| {
             let d = done.fetch_add(k, Ordering::Relaxed) + k;
             if t0.elapsed().as_secs_f64() > 2.0 {
-                bar.set_position(d);
+                progress_bar.set_position(d);
             }
         })
-    });
+        .run()?
+        .result;
     bar.finish_and_clear();
     let elapsed = t0.elapsed().as_secs_f64();
 

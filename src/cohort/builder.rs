@@ -23,6 +23,7 @@
 
 use std::sync::Arc;
 
+use super::study::{curves, Bound, Sweep, SweepCurve};
 use super::summary::ArmSummary;
 use super::{run_cohort, Arm, ArmRegimen, CohortResult, CohortSpec, Shard};
 use crate::error::{Error, Result};
@@ -68,10 +69,14 @@ where
 /// A cohort study under construction: population, arms and settings; [`Cohort::run`] simulates it.
 pub struct Cohort {
     spec: CohortSpec,
+    sweep: Option<Sweep>,
+    bound: Option<Bound>,
+    reference: Option<Arm>,
+    reference_last: bool,
     threads: Option<usize>,
     per_patient: bool,
     shard: Shard,
-    progress: Option<Box<dyn Fn(u64) + Sync>>,
+    progress: Option<Box<dyn Fn(u64) + Sync + Send>>,
 }
 
 impl Cohort {
@@ -89,6 +94,10 @@ impl Cohort {
                 sim: SimOptions::default(),
                 noise_cv: 0.0,
             },
+            sweep: None,
+            bound: None,
+            reference: None,
+            reference_last: false,
             threads: None,
             per_patient: false,
             shard: Shard::ALL,
@@ -96,7 +105,7 @@ impl Cohort {
         }
     }
 
-    /// A study from a complete specification (what a scenario file translates into).
+    /// A study from a complete specification (arms as run).
     pub fn from_spec(spec: CohortSpec) -> Self {
         Cohort {
             spec,
@@ -113,14 +122,46 @@ impl Cohort {
             param_factors: Vec::new(),
             sweep: None,
         });
+        self.reference_last = false;
         self
     }
 
-    /// Puts the cladribine label's lymphocyte rules on the last arm added (no effect before the first arm).
+    /// Puts the cladribine label's lymphocyte rules on the last arm added (the reference arm if it was added
+    /// last; no effect before the first arm).
     pub fn label_rules(mut self, rules: LabelRules) -> Self {
-        if let Some(a) = self.spec.arms.last_mut() {
+        let last = match self.reference.as_mut() {
+            Some(r) if self.reference_last => Some(r),
+            _ => self.spec.arms.last_mut(),
+        };
+        if let Some(a) = last {
             a.label_rules = Some(rules);
         }
+        self
+    }
+
+    /// Runs every arm at every value of `sweep` (arms named `"{arm} {parameter}={value}"`).
+    pub fn sweep(mut self, sweep: Sweep) -> Self {
+        self.sweep = Some(sweep);
+        self
+    }
+
+    /// A risk limit over the sweep (see [`Bound`]).
+    pub fn bound(mut self, bound: Bound) -> Self {
+        self.bound = Some(bound);
+        self
+    }
+
+    /// The reference arm (e.g. cladribine alone), run last on the same patients and never swept; a relative
+    /// bound compares with it.
+    pub fn reference_arm(mut self, name: impl Into<String>, regimen: impl IntoArmRegimen) -> Self {
+        self.reference = Some(Arm {
+            name: name.into(),
+            regimen: regimen.into_arm_regimen(),
+            label_rules: None,
+            param_factors: Vec::new(),
+            sweep: None,
+        });
+        self.reference_last = true;
         self
     }
 
@@ -190,7 +231,7 @@ impl Cohort {
     }
 
     /// Called with the number of patients finished, after every block of patients.
-    pub fn progress(mut self, f: impl Fn(u64) + Sync + 'static) -> Self {
+    pub fn progress(mut self, f: impl Fn(u64) + Sync + Send + 'static) -> Self {
         self.progress = Some(Box::new(f));
         self
     }
@@ -200,18 +241,41 @@ impl Cohort {
         &self.spec
     }
 
+    /// The arms as run: the base arms expanded over the sweep, then the reference arm.
+    fn arms_as_run(&self) -> Result<Vec<Arm>> {
+        let mut arms = match &self.sweep {
+            Some(sw) => sw.expand(&self.spec.arms, &self.spec.population)?,
+            None => self.spec.arms.clone(),
+        };
+        arms.extend(self.reference.clone());
+        Ok(arms)
+    }
+
     /// Checks every setting; the error names the setting and its value.
     pub fn validate(&self) -> Result<()> {
         let s = &self.spec;
         if s.arms.is_empty() {
             return Err(Error::invalid("arms", 0, "a cohort needs at least one arm"));
         }
-        for (i, a) in s.arms.iter().enumerate() {
-            if s.arms[..i].iter().any(|b| b.name == a.name) {
+        let arms = self.arms_as_run()?;
+        for (i, a) in arms.iter().enumerate() {
+            if arms[..i].iter().any(|b| b.name == a.name) {
                 return Err(Error::invalid(
                     format!("arms[{i}].name"),
                     format!("{:?}", a.name),
                     "arm names must be unique",
+                ));
+            }
+        }
+        if let Some(b) = &self.bound {
+            if self.sweep.is_none() {
+                return Err(Error::invalid("bound", b.endpoint, "a bound needs a sweep"));
+            }
+            if b.max_above_reference.is_some() && self.reference.is_none() {
+                return Err(Error::invalid(
+                    "bound.max_above_reference",
+                    b.max_above_reference.unwrap_or_default(),
+                    "needs a reference arm",
                 ));
             }
         }
@@ -257,15 +321,20 @@ impl Cohort {
         Ok(())
     }
 
-    /// Simulates every patient on every arm. One failed patient is recorded and never aborts the run.
-    pub fn run(self) -> Result<CohortRun> {
+    /// Simulates every patient on every arm (the study can be run again). One failed patient is recorded and
+    /// never aborts the run.
+    pub fn run(&self) -> Result<CohortRun> {
         self.validate()?;
+        let spec = CohortSpec {
+            arms: self.arms_as_run()?,
+            ..self.spec.clone()
+        };
         let progress = |k: u64| {
             if let Some(f) = &self.progress {
                 f(k)
             }
         };
-        let go = || run_cohort(&self.spec, self.shard, self.per_patient, &progress);
+        let go = || run_cohort(&spec, self.shard, self.per_patient, &progress);
         let result = match self.threads {
             None => go(),
             Some(n) => rayon::ThreadPoolBuilder::new()
@@ -275,19 +344,31 @@ impl Cohort {
                 .install(go),
         };
         Ok(CohortRun {
-            spec: self.spec,
+            reference_arm: self.reference.as_ref().map(|_| spec.arms.len() - 1),
+            base_names: self.spec.arms.iter().map(|a| a.name.clone()).collect(),
+            sweep: self.sweep.clone(),
+            bound: self.bound,
+            spec,
             result,
         })
     }
 }
 
-/// A finished cohort run: the specification and the merged result.
+/// A finished cohort run: the specification as run and the merged result.
 #[derive(Debug, Clone)]
 pub struct CohortRun {
-    /// What was run.
+    /// What was run (arms expanded over the sweep, the reference arm last).
     pub spec: CohortSpec,
     /// Accumulators, rows and failures.
     pub result: CohortResult,
+    /// The sweep, if any.
+    pub sweep: Option<Sweep>,
+    /// The bound, if any.
+    pub bound: Option<Bound>,
+    /// Names of the base arms (before the sweep).
+    pub base_names: Vec<String>,
+    /// Index of the reference arm in `spec.arms`, if any.
+    pub reference_arm: Option<usize>,
 }
 
 impl CohortRun {
@@ -299,5 +380,22 @@ impl CohortRun {
             .iter()
             .map(|a| ArmSummary::from_accumulator(a, &names))
             .collect()
+    }
+
+    /// The sweep curves with the bound evaluated (empty without a sweep).
+    pub fn curves(&self) -> Vec<SweepCurve> {
+        let Some(sweep) = &self.sweep else {
+            return Vec::new();
+        };
+        let sums = self.summary();
+        let reference = self.reference_arm.map(|i| &sums[i]);
+        curves(
+            &self.spec.arms,
+            &sums,
+            &self.base_names,
+            sweep,
+            self.bound.as_ref(),
+            reference,
+        )
     }
 }
