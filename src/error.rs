@@ -6,9 +6,13 @@
 
 use std::path::PathBuf;
 
+pub use crate::calibration::targets::TargetError;
 pub use crate::model::ParamError;
 pub use crate::pk::PkError;
+pub use crate::population::paramset::ParamSetError;
+pub use crate::population::PopulationError;
 pub use crate::regimen::RegimenError;
+pub use crate::scenario::ScenarioError;
 pub use crate::solver::SolverError;
 
 /// Any error the library reports.
@@ -36,6 +40,26 @@ pub enum Error {
         value: String,
         /// What was expected.
         reason: String,
+    },
+    /// A population setting is invalid.
+    #[error(transparent)]
+    Population(#[from] PopulationError),
+    /// A parameter-set file is invalid.
+    #[error(transparent)]
+    ParamSet(#[from] ParamSetError),
+    /// A scenario file is invalid.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// A targets table is invalid.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// A figure could not be drawn.
+    #[error("figure {path}: {message}")]
+    Plot {
+        /// The figure's file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
     },
     /// Shards that cannot be merged.
     #[error("merge: {0}")]

@@ -281,8 +281,7 @@ fn regimens(weight_kg: f64) -> Result<[(&'static str, Regimen); 3]> {
 /// the 40 kg cladribine band are skipped (and the next id drawn), so every regimen has the same patients.
 pub fn cohort(patients: u64, seed: u64) -> Result<Vec<(&'static str, Vec<Problem>)>> {
     let set = ParamSet::shipped();
-    let pop = PopulationModel::new(set.typical.clone(), Default::default(), set.variability.clone())
-        .map_err(|e| Error::invalid("population", "shipped parameter set", e.to_string()))?;
+    let pop = PopulationModel::new(set.typical.clone(), Default::default(), set.variability.clone())?;
     let mut out: Vec<(&'static str, Vec<Problem>)> = Vec::new();
     let mut id = 0u64;
     let mut taken = 0u64;
@@ -290,7 +289,7 @@ pub fn cohort(patients: u64, seed: u64) -> Result<Vec<(&'static str, Vec<Problem
         let p = pop.sample(id, &mut patient_rng(seed, id));
         id += 1;
         let Ok(regs) = regimens(p.weight_kg) else { continue };
-        let model = Model::new(p.params).map_err(|e| Error::invalid("patient", id - 1, e.to_string()))?;
+        let model = Model::new(p.params)?;
         for (k, (name, reg)) in regs.into_iter().enumerate() {
             if out.len() <= k {
                 out.push((name, Vec::new()));

@@ -10,8 +10,8 @@
 //! The CLARITY targets use the `clarity` scenario (CLARITY schedule, label rules, 2 years); the alemtuzumab
 //! targets the `alemtuzumab` scenario. Other targets are left to [`super::typical`].
 
-use super::targets::{Target, TargetValue, Tolerance};
-use super::typical::Comparison;
+use super::targets::{Setting, Statistic, Target, TargetValue, Tolerance};
+use super::typical::{Comparison, ComparisonKind};
 use crate::cohort::summary::ArmAccumulator;
 use crate::cohort::{run_cohort, Shard};
 use crate::error::Result;
@@ -28,7 +28,7 @@ fn grades_on(a: &ArmAccumulator, day: f64) -> Option<[f64; 5]> {
 /// Evaluates the cohort targets among `targets` with `patients` patients from `population`.
 pub fn compare(targets: &[Target], population: &PopulationModel, patients: u64, seed: u64) -> Result<Vec<Comparison>> {
     let run = |name: &str| -> Result<ArmAccumulator> {
-        let mut s = scenario::preset(name).map_err(|e| crate::Error::invalid("scenario", name, e.to_string()))?;
+        let mut s = scenario::preset(name)?;
         s.spec.patients = patients;
         s.spec.seed = seed;
         s.spec.population = population.clone();
@@ -39,89 +39,67 @@ pub fn compare(targets: &[Target], population: &PopulationModel, patients: u64, 
     let mut alem: Option<ArmAccumulator> = None;
     let mut out = Vec::new();
     for t in targets {
-        let stat = t.statistic.to_ascii_lowercase();
-        let is_cohort = stat.starts_with("fraction") || stat.contains("grade distribution");
-        if !is_cohort {
+        if !t.stat.is_cohort() {
             continue;
         }
-        let reg = t.regimen.to_ascii_lowercase();
-        let acc = if reg.starts_with("alemtuzumab") {
-            if alem.is_none() {
-                alem = Some(run("alemtuzumab")?);
-            }
-            alem.as_ref().expect("set")
-        } else if reg.contains("cladribine") {
-            if clarity.is_none() {
-                clarity = Some(run("clarity")?);
-            }
-            clarity.as_ref().expect("set")
-        } else {
-            out.push(Comparison {
-                target: t.clone(),
-                model: None,
-                within: None,
-                note: "regimen not recognised".into(),
-            });
-            continue;
+        let not_evaluated = |note: &str| Comparison {
+            target: t.clone(),
+            model: None,
+            within: None,
+            kind: ComparisonKind::NotEvaluated,
+            note: note.into(),
         };
-        let n = acc.patients as f64;
-        let c = if stat.contains("below lln") {
-            match t.time_day.and_then(|d| grades_on(acc, d)) {
-                Some(g) => {
-                    let v = 1.0 - g[0];
-                    Comparison {
-                        target: t.clone(),
-                        model: Some(v),
-                        within: t.admits(v),
-                        note: "share with ALC < LLN on the day".into(),
-                    }
+        let value = |v: f64, note: &str| Comparison {
+            target: t.clone(),
+            model: Some(v),
+            within: t.admits(v),
+            kind: ComparisonKind::Value,
+            note: note.into(),
+        };
+        let acc = match t.setting {
+            Setting::Alemtuzumab => {
+                if alem.is_none() {
+                    alem = Some(run("alemtuzumab")?);
                 }
-                None => Comparison {
+                alem.as_ref().expect("set")
+            }
+            Setting::ClarityCladribine | Setting::CladribineFirstCourse => {
+                if clarity.is_none() {
+                    clarity = Some(run("clarity")?);
+                }
+                clarity.as_ref().expect("set")
+            }
+            Setting::SingleOralDose(_) | Setting::DrugProperty | Setting::NotModelled => {
+                out.push(not_evaluated("regimen not recognised for a cohort"));
+                continue;
+            }
+        };
+        let n = acc.analysed() as f64;
+        let c = match (&t.stat, &t.value, t.time_day.and_then(|d| grades_on(acc, d))) {
+            (Statistic::FractionBelowLln, _, Some(g)) => value(1.0 - g[0], "share with ALC < LLN on the day"),
+            (Statistic::FractionBelowLln, _, None) => not_evaluated("day not on the band grid"),
+            (Statistic::FractionWorstGradeGe3, ..) => value(
+                (acc.worst_grade[3] + acc.worst_grade[4]) as f64 / n,
+                "P(worst grade >= 3)",
+            ),
+            (Statistic::FractionWorstGrade4, ..) => value(acc.worst_grade[4] as f64 / n, "P(grade 4)"),
+            (Statistic::GradeDistribution, TargetValue::Distribution(want), Some(g)) => {
+                let tol = match t.tolerance {
+                    Tolerance::Absolute(a) => a,
+                    _ => 0.0,
+                };
+                let within = want.len() == 5 && want.iter().zip(g).all(|(w, m)| (w - m).abs() <= tol);
+                let shown: Vec<String> = g.iter().map(|x| format!("{x:.3}")).collect();
+                let worst = want.iter().zip(g).map(|(w, m)| (w - m).abs()).fold(0.0, f64::max);
+                Comparison {
                     target: t.clone(),
-                    model: None,
-                    within: None,
-                    note: "day not on the band grid".into(),
-                },
+                    model: Some(worst),
+                    within: Some(within),
+                    kind: ComparisonKind::LargestComponentDeviation,
+                    note: format!("model {} (model value = largest deviation)", shown.join("/")),
+                }
             }
-        } else if stat.contains("worst grade >= 3") {
-            let v = (acc.worst_grade[3] + acc.worst_grade[4]) as f64 / n;
-            Comparison {
-                target: t.clone(),
-                model: Some(v),
-                within: t.admits(v),
-                note: "P(worst grade >= 3)".into(),
-            }
-        } else if stat.contains("worst grade 4") {
-            let v = acc.worst_grade[4] as f64 / n;
-            Comparison {
-                target: t.clone(),
-                model: Some(v),
-                within: t.admits(v),
-                note: "P(grade 4)".into(),
-            }
-        } else if let (TargetValue::Distribution(want), Some(g)) =
-            (&t.value, t.time_day.and_then(|d| grades_on(acc, d)))
-        {
-            let tol = match t.tolerance {
-                Tolerance::Absolute(a) => a,
-                _ => 0.0,
-            };
-            let within = want.len() == 5 && want.iter().zip(g).all(|(w, m)| (w - m).abs() <= tol);
-            let shown: Vec<String> = g.iter().map(|x| format!("{x:.3}")).collect();
-            let worst = want.iter().zip(g).map(|(w, m)| (w - m).abs()).fold(0.0, f64::max);
-            Comparison {
-                target: t.clone(),
-                model: Some(worst),
-                within: Some(within),
-                note: format!("model {} (model value = largest deviation)", shown.join("/")),
-            }
-        } else {
-            Comparison {
-                target: t.clone(),
-                model: None,
-                within: None,
-                note: "statistic not recognised".into(),
-            }
+            _ => not_evaluated("statistic not evaluable for this target"),
         };
         out.push(c);
     }

@@ -82,7 +82,7 @@ pub fn parse_weight(s: &str) -> Result<(String, f64)> {
 pub fn signed_deviation(c: &Comparison) -> Option<f64> {
     let m = c.model?;
     let t = &c.target;
-    let d = if c.note.starts_with("model ") {
+    let d = if c.kind == super::typical::ComparisonKind::LargestComponentDeviation {
         // Grade distribution: the model value is the largest component deviation.
         match t.tolerance {
             Tolerance::Absolute(a) if a > 0.0 => m / a,
@@ -122,8 +122,7 @@ pub fn evaluate(spec: &LossSpec, set: &ParamSet) -> Result<(f64, Vec<Comparison>
     spec.validate()?;
     let mut rows = super::typical::compare(&spec.targets, &set.typical, &spec.sim)?;
     if spec.patients > 0 {
-        let pop = PopulationModel::new(set.typical.clone(), Default::default(), set.variability.clone())
-            .map_err(|e| Error::invalid("population", "parameter set", e.to_string()))?;
+        let pop = PopulationModel::new(set.typical.clone(), Default::default(), set.variability.clone())?;
         for c in super::cohort::compare(&spec.targets, &pop, spec.patients, spec.seed)? {
             if let Some(r) = rows.iter_mut().find(|r| r.target.id == c.target.id) {
                 *r = c;

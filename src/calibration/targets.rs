@@ -38,6 +38,147 @@ pub enum Tolerance {
     Interval(f64, f64),
 }
 
+/// What a target measures, parsed once from the table's `statistic` words.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Statistic {
+    /// `fraction of patients below LLN` on `time_day` (a cohort statistic).
+    FractionBelowLln,
+    /// `fraction with worst grade >= 3 at any time` (a cohort statistic).
+    FractionWorstGradeGe3,
+    /// `fraction with worst grade 4 at any time` (a cohort statistic).
+    FractionWorstGrade4,
+    /// `grade distribution … (G0/G1/G2/G3/G4)` on `time_day` (a cohort statistic).
+    GradeDistribution,
+    /// `terminal half-life` of cladribine (hours).
+    TerminalHalfLife,
+    /// `volume of distribution at steady state` of cladribine (L).
+    VolumeOfDistribution,
+    /// `Cmax course K`: the highest concentration within 30 days of course K's start.
+    CmaxCourse(usize),
+    /// `tmax`: the hour of the peak plasma concentration after a single dose.
+    Tmax,
+    /// `week of year-1 nadir`.
+    WeekOfYearOneNadir,
+    /// `day of nadir` in the first year.
+    DayOfNadir,
+    /// `… back to X (week)`: the first week at or above X after the overall nadir.
+    WeekBackTo(f64),
+    /// `percent decrease`, `percent reduction` or `percent depletion` at `time_day`: `100 (1 − x(t)/x(0))`.
+    PercentDecrease,
+    /// `percent of baseline …` at `time_day`: `100 x(t)/x(0)`.
+    PercentOfBaseline,
+    /// A value at `time_day` (words starting `mean`, `median`, `baseline mean`, `baseline median`).
+    ValueAtDay,
+    /// Words the model cannot evaluate (reported as not evaluated, with the words).
+    NotModelled(String),
+}
+
+impl Statistic {
+    /// Parses the table's words (any case); `time_day` decides whether a plain value statistic is evaluable.
+    pub fn parse(words: &str, time_day: Option<f64>) -> Statistic {
+        let s = words.to_ascii_lowercase();
+        let number_after = |key: &str| s.split(key).nth(1).and_then(leading_number);
+        if s.contains("between-patient") || s.contains("per-patient") || s.split_whitespace().any(|w| w == "sd") {
+            // Spreads and per-patient statistics need a cohort statistic the comparison does not compute yet;
+            // a typical patient's value is not one of them.
+            Statistic::NotModelled(words.to_string())
+        } else if s.starts_with("fraction of patients below lln") {
+            Statistic::FractionBelowLln
+        } else if s.starts_with("fraction with worst grade >= 3") {
+            Statistic::FractionWorstGradeGe3
+        } else if s.starts_with("fraction with worst grade 4") {
+            Statistic::FractionWorstGrade4
+        } else if s.starts_with("grade distribution") {
+            Statistic::GradeDistribution
+        } else if s.contains("terminal half-life") {
+            Statistic::TerminalHalfLife
+        } else if s.contains("volume of distribution") {
+            Statistic::VolumeOfDistribution
+        } else if let Some(k) = number_after("cmax course ") {
+            Statistic::CmaxCourse(k as usize)
+        } else if s.contains("tmax") {
+            Statistic::Tmax
+        } else if s.contains("week of year-1 nadir") {
+            Statistic::WeekOfYearOneNadir
+        } else if s.contains("day of nadir") {
+            Statistic::DayOfNadir
+        } else if let Some(x) = number_after("back to") {
+            Statistic::WeekBackTo(x)
+        } else if ["percent decrease", "percent reduction", "percent depletion"]
+            .iter()
+            .any(|k| s.contains(k))
+            && time_day.is_some()
+        {
+            Statistic::PercentDecrease
+        } else if s.contains("percent of baseline") && time_day.is_some() {
+            Statistic::PercentOfBaseline
+        } else if time_day.is_some()
+            && ["mean", "median", "baseline mean", "baseline median"]
+                .iter()
+                .any(|k| s.starts_with(k))
+        {
+            Statistic::ValueAtDay
+        } else {
+            Statistic::NotModelled(words.to_string())
+        }
+    }
+
+    /// Whether the statistic needs a simulated cohort (fractions of patients, grade distributions).
+    pub fn is_cohort(&self) -> bool {
+        matches!(
+            self,
+            Statistic::FractionBelowLln
+                | Statistic::FractionWorstGradeGe3
+                | Statistic::FractionWorstGrade4
+                | Statistic::GradeDistribution
+        )
+    }
+}
+
+/// The regimen a target was measured under, parsed once from the table's `regimen` words.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Setting {
+    /// Alemtuzumab on its label (or a course of it).
+    Alemtuzumab,
+    /// Cladribine tablets on the CLARITY schedule.
+    ClarityCladribine,
+    /// Cladribine tablets, first course only (cohort targets use the CLARITY scenario).
+    CladribineFirstCourse,
+    /// One oral cladribine dose of this many mg (PK targets).
+    SingleOralDose(f64),
+    /// A drug-level property (half-life, volume) with no regimen.
+    DrugProperty,
+    /// Words the model has no regimen for.
+    NotModelled,
+}
+
+impl Setting {
+    /// Parses the table's words (any case).
+    pub fn parse(words: &str) -> Setting {
+        let r = words.to_ascii_lowercase();
+        if r.starts_with("alemtuzumab") {
+            Setting::Alemtuzumab
+        } else if r.contains("single oral dose") {
+            Setting::SingleOralDose(leading_number(&r).unwrap_or(10.0))
+        } else if r.contains("first course only") {
+            Setting::CladribineFirstCourse
+        } else if r.contains("clarity schedule") {
+            Setting::ClarityCladribine
+        } else if r.trim() == "cladribine" {
+            Setting::DrugProperty
+        } else {
+            Setting::NotModelled
+        }
+    }
+}
+
+/// The first number in `s` (digits and a decimal point), if any.
+pub(crate) fn leading_number(s: &str) -> Option<f64> {
+    let s = s.trim_start_matches(|c: char| !c.is_ascii_digit());
+    let end = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    s[..end].parse().ok()
+}
+
 /// One published figure.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Target {
@@ -51,6 +192,10 @@ pub struct Target {
     pub subset: String,
     /// Statistic in words (`mean`, `median at year-1 nadir (week 9)`, `percent decrease at week 52` …).
     pub statistic: String,
+    /// The statistic, parsed.
+    pub stat: Statistic,
+    /// The regimen, parsed.
+    pub setting: Setting,
     /// Day the statistic refers to, if any.
     pub time_day: Option<f64>,
     /// The published value.
@@ -222,6 +367,8 @@ pub fn parse(text: &str) -> Result<Vec<Target>, TargetError> {
             regimen: get(1),
             population: get(2),
             subset: get(3),
+            stat: Statistic::parse(&get(4), time_day),
+            setting: Setting::parse(&get(1)),
             statistic: get(4),
             time_day,
             value,
@@ -251,6 +398,57 @@ impl Target {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn statistics_and_settings_are_parsed_once_into_types() {
+        let d = Some(30.0);
+        for (words, day, want) in [
+            ("mean", d, Statistic::ValueAtDay),
+            ("median at year-1 nadir (week 9)", d, Statistic::ValueAtDay),
+            ("percent decrease at week 52", d, Statistic::PercentDecrease),
+            (
+                "percent depletion from baseline at first post-course sample",
+                d,
+                Statistic::PercentDecrease,
+            ),
+            ("Cmax course 2 (day 3)", None, Statistic::CmaxCourse(2)),
+            ("median back to >= 1000 (week)", None, Statistic::WeekBackTo(1000.0)),
+            (
+                "fraction with worst grade >= 3 at any time",
+                None,
+                Statistic::FractionWorstGradeGe3,
+            ),
+            (
+                "grade distribution 1-2 months after first dose (G0/G1/G2/G3/G4)",
+                d,
+                Statistic::GradeDistribution,
+            ),
+        ] {
+            assert_eq!(Statistic::parse(words, day), want, "{words}");
+        }
+        // A spread is not the typical patient's value: not evaluated rather than compared with the wrong thing.
+        for words in [
+            "between-patient SD",
+            "baseline between-patient SD",
+            "median of per-patient ALC nadir",
+        ] {
+            assert!(
+                matches!(Statistic::parse(words, d), Statistic::NotModelled(_)),
+                "{words}"
+            );
+        }
+        assert_eq!(
+            Setting::parse("cladribine 10 mg single oral dose"),
+            Setting::SingleOralDose(10.0)
+        );
+        assert_eq!(Setting::parse("alemtuzumab 12mg x5"), Setting::Alemtuzumab);
+        assert_eq!(
+            Setting::parse("cladribine 3.5 mg/kg first course only"),
+            Setting::CladribineFirstCourse
+        );
+        assert_eq!(Setting::parse("something else"), Setting::NotModelled);
+    }
+
     use super::*;
 
     #[test]

@@ -19,7 +19,7 @@
 //! | terminal half-life | `ln 2 / β` of the cladribine disposition (hours) |
 //! | volume of distribution at steady state | `V1 + V2` (L) |
 
-use super::targets::{Target, TargetValue};
+use super::targets::{Setting, Statistic, Target};
 use crate::error::Result;
 use crate::model::{Model, ModelParams, Observables};
 use crate::pk::DrugPropagator;
@@ -37,8 +37,21 @@ pub struct Comparison {
     pub model: Option<f64>,
     /// Whether the value is within tolerance (None when not evaluated).
     pub within: Option<bool>,
+    /// What `model` holds.
+    pub kind: ComparisonKind,
     /// Why a target was not evaluated, or how it was computed.
     pub note: String,
+}
+
+/// What a comparison's model value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ComparisonKind {
+    /// The model's value of the statistic, in the target's unit.
+    Value,
+    /// For a grade distribution: the largest deviation of any component from the target's.
+    LargestComponentDeviation,
+    /// Not evaluated (`model` is `None`; the note says why).
+    NotEvaluated,
 }
 
 /// A simulated typical patient on one regimen.
@@ -123,32 +136,6 @@ fn subset(name: &str) -> Option<fn(&Observables) -> f64> {
     })
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum RegimenKind {
-    Alemtuzumab,
-    Clarity,
-    SingleOral,
-}
-
-fn regimen_kind(t: &Target) -> Option<RegimenKind> {
-    let r = t.regimen.to_ascii_lowercase();
-    if r.starts_with("alemtuzumab") {
-        Some(RegimenKind::Alemtuzumab)
-    } else if r.contains("clarity schedule") && !r.contains("first course only") {
-        Some(RegimenKind::Clarity)
-    } else if r.contains("single oral dose") {
-        Some(RegimenKind::SingleOral)
-    } else {
-        None
-    }
-}
-
-fn leading_number(s: &str) -> Option<f64> {
-    let s = s.trim_start_matches(|c: char| !c.is_ascii_digit());
-    let end = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
-    s[..end].parse().ok()
-}
-
 /// Compares the typical patient (`params`, 70 kg) with every target.
 pub fn compare(targets: &[Target], params: &ModelParams, opts: &SimOptions) -> Result<Vec<Comparison>> {
     let model = Model::new(params.clone())?;
@@ -159,50 +146,51 @@ pub fn compare(targets: &[Target], params: &ModelParams, opts: &SimOptions) -> R
     let mut out = Vec::new();
 
     for t in targets {
-        let stat = t.statistic.to_ascii_lowercase();
         let done = |model_value: f64, note: &str| Comparison {
             target: t.clone(),
             model: Some(model_value),
             within: t.admits(model_value),
+            kind: ComparisonKind::Value,
             note: note.to_string(),
         };
         let skip = |note: &str| Comparison {
             target: t.clone(),
             model: None,
             within: None,
+            kind: ComparisonKind::NotEvaluated,
             note: note.to_string(),
         };
 
-        if stat.starts_with("fraction")
-            || stat.contains("grade distribution")
-            || matches!(t.value, TargetValue::Distribution(_))
-        {
-            out.push(skip("cohort statistic: needs a simulated cohort"));
-            continue;
-        }
-        if stat.contains("terminal half-life") {
-            let prop = DrugPropagator::new(&model)?;
-            let beta = -prop.eigenvalues()[2];
-            out.push(done(
-                std::f64::consts::LN_2 / beta * HOURS_PER_DAY,
-                "ln2 / beta of the cladribine disposition",
-            ));
-            continue;
-        }
-        if stat.contains("volume of distribution") {
-            out.push(done(params.clad_v1_l + params.clad_v2_l, "V1 + V2"));
-            continue;
+        match &t.stat {
+            st if st.is_cohort() => {
+                out.push(skip("cohort statistic: needs a simulated cohort"));
+                continue;
+            }
+            Statistic::TerminalHalfLife => {
+                let prop = DrugPropagator::new(&model)?;
+                let beta = -prop.eigenvalues()[2];
+                out.push(done(
+                    std::f64::consts::LN_2 / beta * HOURS_PER_DAY,
+                    "ln2 / beta of the cladribine disposition",
+                ));
+                continue;
+            }
+            Statistic::VolumeOfDistribution => {
+                out.push(done(params.clad_v1_l + params.clad_v2_l, "V1 + V2"));
+                continue;
+            }
+            Statistic::NotModelled(words) => {
+                out.push(skip(&format!("statistic not modelled: {words:?}")));
+                continue;
+            }
+            _ => {}
         }
         let Some(f) = subset(&t.subset) else {
             out.push(skip("subset not modelled"));
             continue;
         };
-        let Some(kind) = regimen_kind(t) else {
-            out.push(skip("regimen not recognised for a typical-patient run"));
-            continue;
-        };
-        let run = match kind {
-            RegimenKind::Alemtuzumab => {
+        let run = match t.setting {
+            Setting::Alemtuzumab => {
                 if alem.is_none() {
                     alem = Some(Run::new(
                         &model,
@@ -212,9 +200,9 @@ pub fn compare(targets: &[Target], params: &ModelParams, opts: &SimOptions) -> R
                         None,
                     )?);
                 }
-                alem.as_ref().unwrap()
+                alem.as_ref().expect("set above")
             }
-            RegimenKind::Clarity => {
+            Setting::ClarityCladribine => {
                 if clarity.is_none() {
                     clarity = Some(Run::new(
                         &model,
@@ -224,73 +212,70 @@ pub fn compare(targets: &[Target], params: &ModelParams, opts: &SimOptions) -> R
                         None,
                     )?);
                 }
-                clarity.as_ref().unwrap()
+                clarity.as_ref().expect("set above")
             }
-            RegimenKind::SingleOral => {
+            Setting::SingleOralDose(mg) => {
                 if oral.is_none() {
-                    let mg = leading_number(&t.regimen).unwrap_or(10.0);
                     let r = Regimen::default().with(
                         Start::AtDay(0.0),
                         Course::oral_daily("single dose", Drug::Cladribine, &[mg]),
                     );
                     oral = Some(Run::new(&model, &r, 3.0, opts, Some(0.0005))?);
                 }
-                oral.as_ref().unwrap()
+                oral.as_ref().expect("set above")
+            }
+            Setting::CladribineFirstCourse | Setting::DrugProperty | Setting::NotModelled => {
+                out.push(skip("regimen not recognised for a typical-patient run"));
+                continue;
             }
         };
 
-        let c = if let Some(rest) = stat.split("cmax course ").nth(1) {
-            let k = leading_number(rest).unwrap_or(1.0) as usize;
-            match run.course_starts.get(k.saturating_sub(1)) {
+        let c = match (&t.stat, t.time_day) {
+            (Statistic::CmaxCourse(k), _) => match run.course_starts.get(k.saturating_sub(1)) {
                 Some(&s) => match run.max_in(s, s + 30.0, f) {
                     Some((_, v)) => done(v, "highest concentration within 30 days of the course start"),
                     None => skip("no observations in the course window"),
                 },
                 None => skip("regimen has no such course"),
-            }
-        } else if stat.contains("tmax") {
-            match run.max_in(0.0, 1.0, f) {
+            },
+            (Statistic::Tmax, _) => match run.max_in(0.0, 1.0, f) {
                 Some((d, _)) => done(d * HOURS_PER_DAY, "hour of peak plasma concentration"),
                 None => skip("no observations"),
-            }
-        } else if stat.contains("week of year-1 nadir") {
-            match run.argmin(0.0, run.year_two_start(), f) {
+            },
+            (Statistic::WeekOfYearOneNadir, _) => match run.argmin(0.0, run.year_two_start(), f) {
                 Some((d, _)) => done(days_to_weeks(d), "week of the lowest value before year 2"),
                 None => skip("no observations"),
-            }
-        } else if stat.contains("day of nadir") {
-            match run.argmin(0.0, DAYS_PER_YEAR, f) {
+            },
+            (Statistic::DayOfNadir, _) => match run.argmin(0.0, DAYS_PER_YEAR, f) {
                 Some((d, _)) => done(d, "day of the lowest value in the first year"),
                 None => skip("no observations"),
+            },
+            (Statistic::WeekBackTo(threshold), _) => {
+                let (nadir_day, _) = run.argmin(0.0, f64::INFINITY, f).unwrap_or((0.0, 0.0));
+                let back = run
+                    .days
+                    .iter()
+                    .zip(&run.obs)
+                    .find(|(d, o)| **d > nadir_day && f(o) >= *threshold)
+                    .map(|(d, _)| *d);
+                match back {
+                    Some(d) => done(
+                        days_to_weeks(d),
+                        "first week at or above the threshold after the overall nadir",
+                    ),
+                    None => done(f64::INFINITY, "not back within the simulated horizon"),
+                }
             }
-        } else if let Some(rest) = stat.split("back to").nth(1) {
-            let threshold = leading_number(rest).unwrap_or(f64::NAN);
-            let (nadir_day, _) = run.argmin(0.0, f64::INFINITY, f).unwrap_or((0.0, 0.0));
-            let back = run
-                .days
-                .iter()
-                .zip(&run.obs)
-                .find(|(d, o)| **d > nadir_day && f(o) >= threshold)
-                .map(|(d, _)| *d);
-            match back {
-                Some(d) => done(
-                    days_to_weeks(d),
-                    "first week at or above the threshold after the overall nadir",
-                ),
-                None => done(f64::INFINITY, "not back within the simulated horizon"),
-            }
-        } else if let Some(day) = t.time_day {
-            let x0 = run.at(0.0, f);
-            let x = run.at(day, f);
-            if stat.contains("percent decrease") {
+            (Statistic::PercentDecrease, Some(day)) => {
+                let (x0, x) = (run.at(0.0, f), run.at(day, f));
                 done(100.0 * (1.0 - x / x0), "100 (1 - x(t)/x(0))")
-            } else if stat.contains("percent of baseline") {
-                done(100.0 * x / x0, "100 x(t)/x(0)")
-            } else {
-                done(x, "typical patient at the target day")
             }
-        } else {
-            skip("statistic not recognised")
+            (Statistic::PercentOfBaseline, Some(day)) => {
+                let (x0, x) = (run.at(0.0, f), run.at(day, f));
+                done(100.0 * x / x0, "100 x(t)/x(0)")
+            }
+            (Statistic::ValueAtDay, Some(day)) => done(run.at(day, f), "typical patient at the target day"),
+            _ => skip("statistic not evaluable for this target"),
         };
         out.push(c);
     }

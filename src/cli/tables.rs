@@ -153,7 +153,8 @@ pub(super) fn targets(a: &TargetsArgs) -> anyhow::Result<()> {
             r.target.value.to_string(),
             r.target.tolerance.to_string(),
             within,
-            if r.model.is_none() || r.note.starts_with("model ") {
+            if r.model.is_none() || r.kind == lymphosim::calibration::typical::ComparisonKind::LargestComponentDeviation
+            {
                 r.note.as_str()
             } else {
                 ""

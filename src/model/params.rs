@@ -36,7 +36,7 @@ pub enum ParamError {
         value: f64,
     },
     /// A parameter name that the model does not have.
-    #[error("unknown model parameter `{name}` (see `ModelParams::NAMES`)")]
+    #[error("unknown model parameter `{name}` (the names are listed by `ModelParams::names()`)")]
     Unknown {
         /// The name as given.
         name: String,

@@ -31,7 +31,7 @@ use crate::model::{Exposure, Model};
 #[non_exhaustive]
 pub enum PkError {
     /// Two rate constants of the cladribine cascade coincide, so the eigenvector basis is singular.
-    #[error("exact cladribine PK needs distinct rate constants, but {first} = {first_value} /day and {second} = {second_value} /day nearly coincide; use the ODE form of the drug model (--pk ode)")]
+    #[error("exact cladribine PK needs distinct rate constants, but {first} = {first_value} /day and {second} = {second_value} /day nearly coincide; use the ODE form of the drug model (PkForm::Ode)")]
     DegenerateRates {
         /// Name of the first rate.
         first: &'static str,
@@ -480,6 +480,6 @@ mod tests {
         p.clad_kd_per_day = p.clad_kz_per_day;
         let m = Model::new(p).unwrap();
         let e = DrugPropagator::new(&m).unwrap_err().to_string();
-        assert!(e.contains("kZ") && e.contains("kD") && e.contains("--pk ode"), "{e}");
+        assert!(e.contains("kZ") && e.contains("kD") && e.contains("PkForm::Ode"), "{e}");
     }
 }

@@ -23,7 +23,7 @@ pub fn position(c: &Comparison) -> Option<f64> {
     if !m.is_finite() {
         return Some(EDGE);
     }
-    if c.note.starts_with("model ") {
+    if c.kind == crate::calibration::typical::ComparisonKind::LargestComponentDeviation {
         return Some(match t.tolerance {
             Tolerance::Absolute(a) if a > 0.0 => m / a,
             _ => m,
@@ -117,7 +117,9 @@ impl Figure for Forest<'_> {
             }
             let (_, py) = chart.backend_coord(&(0.0, y));
             let model = match c.model {
-                Some(m) if c.note.starts_with("model ") => format!("largest deviation {m:.3}"),
+                Some(m) if c.kind == crate::calibration::typical::ComparisonKind::LargestComponentDeviation => {
+                    format!("largest deviation {m:.3}")
+                }
                 Some(m) if m.is_finite() => format!("{}", Sig(m)),
                 _ => "never".to_string(),
             };

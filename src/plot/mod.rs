@@ -59,9 +59,9 @@ pub(crate) fn legend<'a, DB: plotters::prelude::DrawingBackend + 'a, CT: plotter
 
 /// A plotting failure, as a crate error naming the file.
 pub(crate) fn plot_error(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::Io {
+    Error::Plot {
         path: path.to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
+        message: e.to_string(),
     }
 }
 

@@ -323,7 +323,7 @@ pub enum SolverError {
         steps: u32,
     },
     /// The problem looks stiff to the method's stiffness detector.
-    #[error("{method}: the problem became stiff at day {day}; use the exact drug propagation (--pk exact) or another method")]
+    #[error("{method}: the problem became stiff at day {day}; use the exact drug propagation (PkForm::Exact) or another method")]
     Stiff {
         /// Method name.
         method: &'static str,
