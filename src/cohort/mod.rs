@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use crate::model::{Model, ModelParams};
+use crate::model::{Model, ModelParams, ParamId};
 use crate::outcome::{OutcomeConfig, OutcomeTracker, PatientOutcome};
 use crate::population::rng::patient_rng;
 use crate::population::{Patient, PopulationModel};
@@ -101,7 +101,7 @@ pub struct Arm {
     /// Model parameters scaled in this arm: (name, factor). A sweep over a parameter sets its typical value
     /// to `factor ×` the population's; each patient's value is scaled by the same factor, so the patient keeps
     /// its own random effect.
-    pub param_factors: Vec<(String, f64)>,
+    pub param_factors: Vec<(ParamId, f64)>,
     /// Where this arm sits in a sweep (`None` for an arm that is not swept).
     pub sweep: Option<study::SweepPoint>,
 }
@@ -330,19 +330,8 @@ fn run_patient(spec: &CohortSpec, id: u64, obs: &Arc<[f64]>, per_patient: bool, 
             &base_model
         } else {
             let mut p = patient.params.clone();
-            let scaled_params = arm.param_factors.iter().try_for_each(|(name, f)| {
-                let v = p.get(name)?;
-                p.set(name, v * f)
-            });
-            if let Err(e) = scaled_params {
-                acc.arms[ai].failed += 1;
-                acc.failures.push(Failure {
-                    arm: arm.name.clone(),
-                    id,
-                    error: e.to_string(),
-                    params: patient.params.clone(),
-                });
-                continue;
+            for &(id, f) in &arm.param_factors {
+                p.set_value(id, p.value(id) * f);
             }
             match Model::new(p) {
                 Ok(m) => {

@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::summary::{ArmSummary, Proportion};
 use super::{Arm, ArmRegimen};
 use crate::error::{Error, Result};
+use crate::model::ParamId;
 use crate::population::PopulationModel;
 use crate::regimen::Count;
 
@@ -76,14 +77,14 @@ pub enum SweepParameter {
     /// Months from the last alemtuzumab infusion to cladribine (arms given by preset).
     IntervalMonths,
     /// A model parameter's typical value (each patient keeps its own random effect).
-    Model(String),
+    Model(ParamId),
 }
 
 impl fmt::Display for SweepParameter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SweepParameter::IntervalMonths => f.write_str("interval_months"),
-            SweepParameter::Model(name) => f.write_str(name),
+            SweepParameter::Model(id) => f.write_str(id.name()),
         }
     }
 }
@@ -154,19 +155,18 @@ impl Sweep {
                     }
                 }
             }
-            SweepParameter::Model(name) => {
+            SweepParameter::Model(id) => {
                 let typical = population.typical();
-                let old = typical.get(name)?;
-                if old == 0.0 {
+                if typical.value(*id) == 0.0 {
                     return Err(Error::invalid(
                         "sweep.parameter",
-                        name,
+                        id,
                         "is 0 in the population, so it cannot be scaled",
                     ));
                 }
                 for (i, &v) in self.values.iter().enumerate() {
                     let mut p = typical.clone();
-                    p.set(name, v)?;
+                    p.set_value(*id, v);
                     p.validate()
                         .map_err(|e| Error::invalid(format!("sweep.values[{i}]"), v, e.to_string()))?;
                 }
@@ -190,9 +190,8 @@ impl Sweep {
                             *interval_months = value;
                         }
                     }
-                    SweepParameter::Model(name) => {
-                        let old = population.typical().get(name)?;
-                        a.param_factors.push((name.clone(), value / old));
+                    SweepParameter::Model(id) => {
+                        a.param_factors.push((*id, value / population.typical().value(*id)));
                     }
                 }
                 out.push(a);

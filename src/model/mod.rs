@@ -17,7 +17,7 @@ pub mod state;
 pub use count::Count;
 pub use grade::{Grade, GradeScale, DEFAULT_LLN};
 pub use jacobian::{ExposurePartials, Matrix};
-pub use params::{Constraint, ModelParams, ParamError, ParamSpec};
+pub use params::{Constraint, ModelParams, ParamError, ParamId, ParamSpec};
 
 use state::{cell, drug, CellState, DrugState, FullState};
 

@@ -157,8 +157,30 @@ macro_rules! model_params {
             fn values(&self) -> [f64; ModelParams::SPECS.len()] {
                 [ $( self.$field, )* ]
             }
+
+            fn slots_mut(&mut self) -> [&mut f64; ModelParams::SPECS.len()] {
+                [ $( &mut self.$field, )* ]
+            }
         }
     };
+}
+
+/// A model parameter resolved from its name once ([`ModelParams::id`]): reading or scaling it by id cannot
+/// fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ParamId(usize);
+
+impl ParamId {
+    /// The parameter's name.
+    pub fn name(self) -> &'static str {
+        ModelParams::SPECS[self.0].name
+    }
+}
+
+impl std::fmt::Display for ParamId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 model_params! {
@@ -313,6 +335,25 @@ impl Default for ModelParams {
 }
 
 impl ModelParams {
+    /// Resolves a parameter name to its id; an unknown name is an error.
+    pub fn id(name: &str) -> Result<ParamId, ParamError> {
+        Self::SPECS
+            .iter()
+            .position(|s| s.name == name)
+            .map(ParamId)
+            .ok_or_else(|| ParamError::Unknown { name: name.to_string() })
+    }
+
+    /// Value of a resolved parameter.
+    pub fn value(&self, id: ParamId) -> f64 {
+        self.values()[id.0]
+    }
+
+    /// Sets a resolved parameter (not validated until [`ModelParams::validate`]).
+    pub fn set_value(&mut self, id: ParamId, value: f64) {
+        *self.slots_mut()[id.0] = value;
+    }
+
     /// Names of all parameters, in declaration order.
     pub fn names() -> impl Iterator<Item = &'static str> {
         Self::SPECS.iter().map(|s| s.name)

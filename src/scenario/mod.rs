@@ -643,17 +643,14 @@ fn validate(raw: RawScenario, set: &ParamSet) -> Result<Scenario, ScenarioError>
         Some(s) => {
             let parameter = match s.parameter.as_str() {
                 "interval_months" => SweepParameter::IntervalMonths,
-                name => {
-                    population.typical().get(name).map_err(|_| {
-                        err(
-                            "sweep.parameter",
-                            format!(
-                                "must be \"interval_months\" or a model parameter name (see `lymphosim params`), got {name:?}"
-                            ),
-                        )
-                    })?;
-                    SweepParameter::Model(name.to_string())
-                }
+                name => SweepParameter::Model(crate::model::ModelParams::id(name).map_err(|_| {
+                    err(
+                        "sweep.parameter",
+                        format!(
+                            "must be \"interval_months\" or a model parameter name (see `lymphosim params`), got {name:?}"
+                        ),
+                    )
+                })?),
             };
             let sweep = Sweep {
                 parameter,

@@ -28,7 +28,10 @@ fn a_model_parameter_can_be_swept() {
     let typical = s.spec.population.typical().clad_kill_m4;
     assert_eq!(
         s.spec.arms[1].param_factors,
-        vec![("clad_kill_m4".to_string(), 0.24 / typical)]
+        vec![(
+            lymphosim::model::ModelParams::id("clad_kill_m4").unwrap(),
+            0.24 / typical
+        )]
     );
     assert!(s.spec.arms[1].name.contains("clad_kill_m4=0.24"));
     let e = parse(&with("[sweep]\nparameter = \"no_such\"\nvalues = [1]", "")).unwrap_err();
