@@ -149,7 +149,7 @@ impl FitParam {
         if let Some(v) = s.strip_prefix("variability.") {
             if crate::population::Variability::default().get(v).is_none() {
                 return Err(Error::invalid(
-                    "params",
+                    "fit",
                     s,
                     "is not a variability setting (docs/cohort.md)",
                 ));
@@ -158,7 +158,7 @@ impl FitParam {
         } else {
             ModelParams::reference_v1().get(s).map_err(|_| {
                 Error::invalid(
-                    "params",
+                    "fit",
                     s,
                     "is not a model parameter (lymphosim params) or variability.NAME",
                 )
@@ -213,6 +213,7 @@ struct Objective<'a> {
     spec: &'a LossSpec,
     start: &'a ParamSet,
     fit: &'a [FitParam],
+    progress: &'a dyn Fn(f64),
 }
 
 impl Objective<'_> {
@@ -230,7 +231,9 @@ impl CostFunction for Objective<'_> {
     type Output = f64;
     fn cost(&self, x: &DVector<f64>) -> std::result::Result<f64, ArgminError> {
         let s = self.set_at(x);
-        Ok(evaluate(self.spec, &s).map(|(l, _)| l).unwrap_or(REJECTED))
+        let loss = evaluate(self.spec, &s).map(|(l, _)| l).unwrap_or(REJECTED);
+        (self.progress)(loss);
+        Ok(loss)
     }
 }
 
@@ -243,9 +246,26 @@ pub fn calibrate(
     max_iters: u64,
     restarts: u32,
 ) -> Result<FitResult> {
-    let mut r = nelder_mead(spec, start, fit, max_iters)?;
+    calibrate_observed(spec, start, fit, max_iters, restarts, &|_| {})
+}
+
+/// [`calibrate`], calling `progress` with the loss of every evaluated point (for a progress display).
+pub fn calibrate_observed(
+    spec: &LossSpec,
+    start: &ParamSet,
+    fit: &[FitParam],
+    max_iters: u64,
+    restarts: u32,
+    progress: &dyn Fn(f64),
+) -> Result<FitResult> {
+    for (i, p) in fit.iter().enumerate() {
+        if fit[..i].contains(p) {
+            return Err(Error::invalid("fit", p.name(), "is named twice"));
+        }
+    }
+    let mut r = nelder_mead(spec, start, fit, max_iters, progress)?;
     for _ in 0..restarts {
-        let next = nelder_mead(spec, &r.set, fit, max_iters)?;
+        let next = nelder_mead(spec, &r.set, fit, max_iters, progress)?;
         let improved = next.loss_final < r.loss_final;
         r = FitResult {
             loss_initial: r.loss_initial,
@@ -260,21 +280,32 @@ pub fn calibrate(
     Ok(r)
 }
 
-fn nelder_mead(spec: &LossSpec, start: &ParamSet, fit: &[FitParam], max_iters: u64) -> Result<FitResult> {
+fn nelder_mead(
+    spec: &LossSpec,
+    start: &ParamSet,
+    fit: &[FitParam],
+    max_iters: u64,
+    progress: &dyn Fn(f64),
+) -> Result<FitResult> {
     if fit.is_empty() {
-        return Err(Error::invalid("params", "", "name at least one parameter to fit"));
+        return Err(Error::invalid("fit", "", "name at least one parameter to fit"));
     }
     for p in fit {
         let v = p.get(start);
         if !(v.is_finite() && v > 0.0) {
             return Err(Error::invalid(
-                "params",
+                "fit",
                 p.name(),
                 format!("must start at a positive value to be fitted on the log scale, is {v}"),
             ));
         }
     }
-    let obj = Objective { spec, start, fit };
+    let obj = Objective {
+        spec,
+        start,
+        fit,
+        progress,
+    };
     let x0 = DVector::from_iterator(fit.len(), fit.iter().map(|p| p.get(start).ln()));
     let mut simplex = vec![x0.clone()];
     for i in 0..fit.len() {
@@ -293,7 +324,12 @@ fn nelder_mead(spec: &LossSpec, start: &ParamSet, fit: &[FitParam], max_iters: u
     let state = res.state();
     let best = state.get_best_param().cloned().unwrap_or(x0);
     let iterations = state.get_iter();
-    let obj = Objective { spec, start, fit };
+    let obj = Objective {
+        spec,
+        start,
+        fit,
+        progress,
+    };
     let set = obj.set_at(&best);
     let loss_final = obj.cost(&best).unwrap_or(REJECTED);
     Ok(FitResult {

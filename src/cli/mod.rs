@@ -90,17 +90,18 @@ struct WorkPrecisionArgs {
 struct CalibrateArgs {
     /// Targets table (default: the embedded copy of the shared calibration-targets.csv).
     targets: Option<PathBuf>,
-    /// Names to fit, comma-separated: model parameters (lymphosim params) or variability.NAME.
-    #[arg(long, value_delimiter = ',', required = true)]
-    params: Vec<String>,
-    /// Starting parameter set (default: reference v1's first guesses).
+    /// Names to fit, comma-separated, each once: model parameters (lymphosim params) or variability.NAME.
+    #[arg(long, value_delimiter = ',', required = true, value_name = "NAME,...")]
+    fit: Vec<String>,
+    /// Starting parameter set: a file, `v1` (calibrated v1), `reference` (v1's first guesses)
+    /// (default: the shipped calibrated v2 set).
     #[arg(long, value_name = "FILE.toml")]
-    start: Option<PathBuf>,
-    /// Model variant of the fitted set: v1, or v2 (v1 plus the impairment signal that suppresses
-    /// lymphopenia-induced T-cell proliferation after cladribine; `clad_prolif_inhibition` starts at 10 when the
-    /// start set has it at 0).
-    #[arg(long, default_value = "v1")]
-    model: String,
+    start: Option<String>,
+    /// Model variant of the fitted set (default: the start set's): v1, or v2 (v1 plus the impairment signal that
+    /// suppresses lymphopenia-induced T-cell proliferation after cladribine; `clad_prolif_inhibition` starts at
+    /// 10 when the start set has it at 0).
+    #[arg(long)]
+    model: Option<String>,
     /// Patients per cohort for cohort targets (0: typical-patient targets only).
     #[arg(long, default_value_t = 500)]
     patients: u64,

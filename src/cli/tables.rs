@@ -178,24 +178,45 @@ pub(super) fn targets(a: &TargetsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuses an output file that cannot be written (a directory, a symlink, a device, an unwritable folder)
+/// before any work.
+fn check_writable(path: &std::path::Path) -> anyhow::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if !m.file_type().is_file() => {
+            anyhow::bail!(
+                "--out {}: exists and is not a regular file; refusing to replace it",
+                path.display()
+            )
+        }
+        _ => {}
+    }
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("--out {}: cannot create its folder", path.display()))?;
+    let probe = dir.join(format!(".lymphosim-write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"").with_context(|| format!("--out {}: its folder is not writable", path.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 pub(super) fn calibrate(a: &CalibrateArgs) -> anyhow::Result<()> {
-    use lymphosim::calibration::fit::{calibrate, FitParam, LossSpec};
-    use lymphosim::population::paramset::ParamSet;
+    use lymphosim::calibration::fit::{calibrate_observed, FitParam, LossSpec};
     use sha2::{Digest, Sha256};
     let text = match &a.targets {
         Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
         None => EMBEDDED_TARGETS.to_string(),
     };
     let ts = targets::parse(&text)?;
-    let fit: Vec<FitParam> = a.params.iter().map(|p| FitParam::parse(p)).collect::<Result<_, _>>()?;
-    let start = match &a.start {
-        Some(p) => {
-            ParamSet::from_toml(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)?
+    let fit: Vec<FitParam> = a.fit.iter().map(|p| FitParam::parse(p)).collect::<Result<_, _>>()?;
+    for (i, p) in fit.iter().enumerate() {
+        if fit[..i].contains(p) {
+            anyhow::bail!("--fit: {} is named twice", p.name());
         }
-        None => ParamSet::default(),
-    };
-    let mut start = start;
-    match a.model.as_str() {
+    }
+    let mut start = super::load_params(a.start.as_deref())?;
+    match a.model.as_deref().unwrap_or(start.model.as_str()) {
         "v1" if start.typical.clad_prolif_inhibition != 0.0 => anyhow::bail!(
             "--model v1: the start set has clad_prolif_inhibition = {} (a v2 parameter); use --model v2",
             start.typical.clad_prolif_inhibition
@@ -214,7 +235,7 @@ pub(super) fn calibrate(a: &CalibrateArgs) -> anyhow::Result<()> {
             .iter()
             .any(|f| matches!(f.name().as_str(), "clad_prolif_inhibition" | "clad_kr_per_day"))
     {
-        anyhow::bail!("--params: clad_prolif_inhibition and clad_kr_per_day belong to model v2; add --model v2");
+        anyhow::bail!("--fit: clad_prolif_inhibition and clad_kr_per_day belong to model v2; add --model v2");
     }
     let spec = LossSpec {
         targets: ts,
@@ -235,7 +256,27 @@ pub(super) fn calibrate(a: &CalibrateArgs) -> anyhow::Result<()> {
         a.patients,
         a.seed
     );
-    let r = calibrate(&spec, &start, &fit, a.max_iters, a.restarts)?;
+    // The out file must be writable before minutes of fitting, not after.
+    check_writable(&a.out)?;
+    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        indicatif::ProgressBar::new_spinner()
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{elapsed_precise} {spinner} {pos} loss evaluations, best {msg}")
+            .expect("valid template"),
+    );
+    let best = std::sync::Mutex::new(f64::INFINITY);
+    let r = calibrate_observed(&spec, &start, &fit, a.max_iters, a.restarts, &|loss| {
+        let mut b = best.lock().unwrap_or_else(|e| e.into_inner());
+        if loss < *b {
+            *b = loss;
+            bar.set_message(format!("{loss:.3}"));
+        }
+        bar.inc(1);
+    })?;
+    bar.finish_and_clear();
     let mut set = r.set.clone();
     set.provenance = lymphosim::population::paramset::Provenance {
         targets_sha256: Sha256::digest(text.as_bytes())

@@ -338,3 +338,27 @@ fn merge_protects_its_inputs() {
     ]);
     assert!(!ok && stderr.contains("shard(s) 1/2 missing"), "{stderr}");
 }
+
+/// calibrate: the list to fit has its own flag, names each parameter once, and an unusable --out fails before
+/// the fit.
+#[test]
+fn calibrate_checks_its_list_and_output_first() {
+    let (ok, _, e) = lymphosim(&["calibrate", "--fit", "clad_kill_m4,clad_kill_m4", "--patients", "0"]);
+    assert!(!ok && e.contains("clad_kill_m4 is named twice"), "{e}");
+    let (ok, _, e) = lymphosim(&["calibrate", "--fit", "no_such_thing", "--patients", "0"]);
+    assert!(!ok && e.contains("no_such_thing"), "{e}");
+    let (ok, _, e) = lymphosim(&[
+        "calibrate",
+        "--fit",
+        "clad_kill_m4",
+        "--patients",
+        "0",
+        "--max-iters",
+        "1",
+        "--restarts",
+        "0",
+        "--out",
+        "/dev/null",
+    ]);
+    assert!(!ok && e.contains("not a regular file"), "{e}");
+}
