@@ -86,6 +86,14 @@ fn load(a: &RunArgs) -> anyhow::Result<(String, String, Scenario)> {
     Ok((text, set.to_toml(), s))
 }
 
+/// Memory available to a new process (bytes), from `/proc/meminfo` where there is one.
+fn available_memory_bytes() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
 /// A proportion as a percentage; a proportion that could not be computed (no patient analysed) is "n/a".
 fn pct(p: f64) -> String {
     if p.is_finite() {
@@ -118,8 +126,10 @@ fn print_table(s: &Summary) {
                     pct(a.p_grade_ge3.ci95[0]),
                     pct(a.p_grade_ge3.ci95[1])
                 )
-            } else {
+            } else if a.not_reached > 0 {
                 "n/a (not reached)".to_string()
+            } else {
+                "n/a".to_string()
             },
             pct(a.p_grade4.value),
             pct(a.p_cd4_below_200.value),
@@ -128,6 +138,12 @@ fn print_table(s: &Summary) {
                 .p50
                 .map(|v| format!("{v:.0}"))
                 .unwrap_or_else(|| "n/a".into()),
+        );
+    }
+    for a in s.arms.iter().filter(|a| a.patients == 0) {
+        println!(
+            "warning: arm {:?}: no patient was simulated ({} excluded by the regimen, {} failed); its risks are n/a and it has no figures",
+            a.name, a.excluded, a.failed
         );
     }
     for a in s.arms.iter().filter(|a| a.not_reached > 0) {
@@ -260,6 +276,20 @@ pub(super) fn run(a: &RunArgs) -> anyhow::Result<()> {
             scenario.spec.arms[arm].name, a.follow_up_months, scenario.spec.horizon_days
         );
     }
+    // Memory: refuse a run that cannot fit before it starts, not after hours.
+    let need = scenario.spec.estimated_peak_bytes(threads, !a.no_patients, shard);
+    if let Some(avail) = available_memory_bytes() {
+        if need > avail {
+            bail!(
+                "this run needs about {:.1} GB ({} patients x {} arms{}), but {:.1} GB are available: use --no-patients, fewer patients, or --shard I/N",
+                need as f64 / 1e9,
+                shard.range(scenario.spec.patients).count(),
+                scenario.spec.arms.len(),
+                if a.no_patients { "" } else { " with per-patient rows" },
+                avail as f64 / 1e9
+            );
+        }
+    }
     // The output location is checked (and its staging directory made) before any simulation.
     let out = ResultDir::begin(&a.out.clone().unwrap_or_else(|| PathBuf::from("lymphosim-out")))?;
     let n_shard = shard.range(scenario.spec.patients).count() as u64;
@@ -340,8 +370,11 @@ fn draw_figures(
     lln: f64,
 ) -> anyhow::Result<()> {
     for (i, arm) in arms.iter().enumerate() {
-        lymphosim::plot::fan_chart(dir, i, arm, lln)?;
-        lymphosim::plot::grade_areas(dir, i, arm, lln)?;
+        // An arm without a simulated patient has no distribution to draw (a figure of zeros would mislead).
+        if arm.patients > 0 {
+            lymphosim::plot::fan_chart(dir, i, arm, lln)?;
+            lymphosim::plot::grade_areas(dir, i, arm, lln)?;
+        }
     }
     lymphosim::plot::risk_curves(dir, summary)?;
     Ok(())
@@ -366,7 +399,7 @@ pub(super) fn plot(dir: &Path) -> anyhow::Result<()> {
         scenario.spec.seed = st.seed;
         let summary = report::summarise(&scenario, &st.arms);
         let lln = scenario.spec.outcomes.scale.lln();
-        for (i, arm) in st.arms.iter().enumerate() {
+        for (i, arm) in st.arms.iter().enumerate().filter(|(_, a)| a.patients > 0) {
             drawn.extend(lymphosim::plot::fan_chart(dir, i, arm, lln)?);
             drawn.extend(lymphosim::plot::grade_areas(dir, i, arm, lln)?);
         }

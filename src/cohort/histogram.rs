@@ -106,7 +106,26 @@ pub struct DayHistogram {
     counts: Vec<u64>,
 }
 
+impl LogHistogram {
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.counts.capacity() * std::mem::size_of::<u64>()
+    }
+}
+
+impl Default for DayHistogram {
+    /// An empty histogram (what an older state file without the field reads as).
+    fn default() -> Self {
+        DayHistogram::new(0)
+    }
+}
+
 impl DayHistogram {
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.counts.capacity() * std::mem::size_of::<u64>()
+    }
+
     /// A histogram for 0..=`max_days` days.
     pub fn new(max_days: usize) -> Self {
         DayHistogram {

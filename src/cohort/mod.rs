@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use rayon::prelude::*;
 
 use crate::model::{Model, ModelParams, ParamId};
-use crate::outcome::{OutcomeConfig, OutcomeTracker, PatientOutcome};
+use crate::outcome::{self, OutcomeConfig, OutcomeTracker, PatientOutcome};
 use crate::population::rng::patient_rng;
 use crate::population::{Patient, PopulationModel};
 use crate::regimen::presets::{self, PresetOptions};
@@ -151,6 +151,27 @@ pub struct CohortSpec {
 }
 
 impl CohortSpec {
+    /// An upper estimate of a run's peak memory (bytes): one set of accumulators per worker thread and one for
+    /// the merge, plus the per-patient rows if they are kept.
+    pub fn estimated_peak_bytes(&self, threads: usize, per_patient: bool, shard: Shard) -> u64 {
+        let accumulators = CohortResult::empty(self)
+            .arms
+            .iter()
+            .map(|a| a.heap_bytes() as u64)
+            .sum::<u64>();
+        let rows = if per_patient {
+            let per_row = (std::mem::size_of::<PatientRow>()
+                + std::mem::size_of::<outcome::Window>()
+                + self.outcomes.recoveries.len() * std::mem::size_of::<outcome::RecoveryOutcome>()
+                // and its line of patients.csv
+                + 300) as u64;
+            shard.range(self.patients).count() as u64 * self.arms.len() as u64 * per_row
+        } else {
+            0
+        };
+        (threads as u64 + 2) * accumulators + rows
+    }
+
     /// Arms whose last planned dose, for the population's typical patient with gates passing, leaves less than
     /// `follow_up_days` before the horizon: (arm index, day of the last planned dose). Outcomes of such arms are
     /// partly censored by the horizon.
@@ -392,8 +413,10 @@ fn run_patient(spec: &CohortSpec, id: u64, obs: &Arc<[f64]>, per_patient: bool, 
             OutcomeTracker::new(problem.model(), &spec.outcomes, problem.regimen()).with_bands(spec.band_step_days);
         match solve(&problem, &spec.sim, &mut arm_rng, &mut tracker) {
             Ok(_) => {
-                let outcome = tracker.finish();
+                let mut outcome = tracker.finish();
                 acc.arms[ai].add(&outcome);
+                // The band values are in the accumulator now; a per-patient row does not keep them.
+                outcome.bands = Vec::new();
                 if per_patient {
                     acc.rows.push(PatientRow {
                         arm: ai,

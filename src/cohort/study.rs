@@ -89,6 +89,9 @@ impl fmt::Display for SweepParameter {
     }
 }
 
+/// Most values a sweep accepts.
+pub const MAX_SWEEP_VALUES: usize = 100;
+
 /// A grid over which one setting varies: each base arm is run at every value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sweep {
@@ -122,8 +125,12 @@ impl Sweep {
     /// Checks the grid against the arms and the population (values finite, ascending, meaningful for every
     /// arm), with errors naming the field.
     pub fn validate(&self, arms: &[Arm], population: &PopulationModel) -> Result<()> {
-        if self.values.is_empty() {
-            return Err(Error::invalid("sweep.values", "[]", "must list at least one value"));
+        if self.values.is_empty() || self.values.len() > MAX_SWEEP_VALUES {
+            return Err(Error::invalid(
+                "sweep.values",
+                self.values.len(),
+                format!("must list 1 to {MAX_SWEEP_VALUES} values"),
+            ));
         }
         for (i, v) in self.values.iter().enumerate() {
             if !v.is_finite() {
@@ -139,8 +146,8 @@ impl Sweep {
         }
         match &self.parameter {
             SweepParameter::IntervalMonths => {
-                if let Some(v) = self.values.iter().find(|v| **v < 0.0) {
-                    return Err(Error::invalid("sweep.values", v, "months must be >= 0"));
+                if let Some(v) = self.values.iter().find(|v| !(0.0..=1200.0).contains(*v)) {
+                    return Err(Error::invalid("sweep.values", v, "months must be in [0, 1200]"));
                 }
                 for (i, a) in arms.iter().enumerate() {
                     match &a.regimen {

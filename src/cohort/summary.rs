@@ -48,6 +48,9 @@ pub struct ArmAccumulator {
     pub recovery_censored: Vec<u64>,
     /// Total delay in days (delayed patients only).
     pub delay: DayHistogram,
+    /// Reference day (e.g. the switch), rounded to a day, of the patients who reached it.
+    #[serde(default)]
+    pub reference_days: DayHistogram,
     /// Band days.
     pub band_days: Vec<f64>,
     /// Per band day, the five subsets' histograms.
@@ -75,6 +78,7 @@ impl ArmAccumulator {
             recovery: vec![DayHistogram::new(horizon_days); recoveries],
             recovery_censored: vec![0; recoveries],
             delay: DayHistogram::new(horizon_days),
+            reference_days: DayHistogram::new(horizon_days),
             bands: vec![vec![LogHistogram::default(); 5]; band_days.len()],
             grades: vec![[0; 5]; band_days.len()],
             band_days,
@@ -99,6 +103,7 @@ impl ArmAccumulator {
             self.not_reached += 1;
             return;
         };
+        self.reference_days.add(w.reference_day.round() as u32);
         self.worst_grade[w.worst_grade.value() as usize] += 1;
         self.cd4_below_200 += (w.days_cd4_below_200 > 0) as u64;
         for (h, c) in self.nadir.iter_mut().zip(NADIR_SUBSETS) {
@@ -120,6 +125,25 @@ impl ArmAccumulator {
                 None => self.recovery_censored[i] += 1,
             }
         }
+    }
+
+    /// Heap bytes held by the accumulator (for the memory estimate of a run).
+    pub fn heap_bytes(&self) -> usize {
+        let log: usize = self
+            .nadir
+            .iter()
+            .chain(&self.at_reference)
+            .chain(self.bands.iter().flatten())
+            .map(LogHistogram::heap_bytes)
+            .sum();
+        let days: usize = self
+            .durations
+            .iter()
+            .chain(&self.recovery)
+            .chain([&self.delay, &self.reference_days])
+            .map(DayHistogram::heap_bytes)
+            .sum();
+        log + days + self.grades.capacity() * std::mem::size_of::<[u64; 5]>()
     }
 
     /// Patients whose reference day was reached: the denominator of every risk.
@@ -159,6 +183,7 @@ impl ArmAccumulator {
             *a += b;
         }
         self.delay.merge(&o.delay);
+        self.reference_days.merge(&o.reference_days);
         for (a, b) in self.bands.iter_mut().zip(&o.bands) {
             for (x, y) in a.iter_mut().zip(b) {
                 x.merge(y);

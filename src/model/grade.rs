@@ -51,14 +51,15 @@ impl Default for GradeScale {
 }
 
 impl GradeScale {
-    /// A scale with the given LLN (cells/µL); it must be finite and > 800, so that grade 1 exists.
+    /// A scale with the given LLN (cells/µL); it must be finite and > 800, so that grade 1 exists, and at most
+    /// 4 000 (laboratory LLNs lie near 1 000; a value 10⁶ times larger was given in cells/L).
     pub fn with_lln(lln: f64) -> Result<Self, ParamError> {
-        if !(lln.is_finite() && lln > 800.0) {
+        if !(lln.is_finite() && lln > 800.0 && lln <= 4000.0) {
             return Err(ParamError::OutOfRange {
                 name: "lln",
                 symbol: "LLN",
                 value: lln,
-                requirement: "a finite ALC > 800 cells/uL",
+                requirement: "an ALC in cells/uL, > 800 and <= 4000 (cells/L are 10^6 times larger)",
             });
         }
         Ok(GradeScale { lln })

@@ -17,7 +17,7 @@ pub mod state;
 pub use count::Count;
 pub use grade::{Grade, GradeScale, DEFAULT_LLN};
 pub use jacobian::{ExposurePartials, Matrix};
-pub use params::{Constraint, ModelParams, ParamError, ParamId, ParamSpec};
+pub use params::{Constraint, ModelParams, ParamError, ParamId, ParamSpec, MAX_CELLS_PER_UL};
 
 use state::{cell, drug, CellState, DrugState, FullState};
 

@@ -43,11 +43,16 @@ pub enum ParamError {
     },
 }
 
+/// Largest blood count a parameter accepts (cells/µL); the highest normal ALC is about 4 000.
+pub const MAX_CELLS_PER_UL: f64 = 20_000.0;
+
 /// The constraint a parameter must satisfy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Constraint {
     /// Finite and > 0.
     Positive,
+    /// A blood count in cells/µL: > 0 and at most 20 000 (a count 10⁶ times too large was given in cells/L).
+    CellCount,
     /// Finite and ≥ 0.
     NonNegative,
     /// In [0, 1].
@@ -68,6 +73,7 @@ impl Constraint {
         v.is_finite()
             && match self {
                 Constraint::Positive => v > 0.0,
+                Constraint::CellCount => v > 0.0 && v <= MAX_CELLS_PER_UL,
                 Constraint::NonNegative => v >= 0.0,
                 Constraint::Fraction => (0.0..=1.0).contains(&v),
                 Constraint::OpenFraction => v > 0.0 && v < 1.0,
@@ -81,6 +87,7 @@ impl Constraint {
     pub fn describe(self) -> &'static str {
         match self {
             Constraint::Positive => "a finite number > 0",
+            Constraint::CellCount => "a count in cells/uL, > 0 and <= 20000 (cells/L are 10^6 times larger)",
             Constraint::NonNegative => "a finite number >= 0",
             Constraint::Fraction => "a fraction in [0, 1]",
             Constraint::OpenFraction => "a fraction strictly between 0 and 1",
@@ -186,16 +193,16 @@ impl std::fmt::Display for ParamId {
 model_params! {
     // ---------------------------------------------------------------- baselines
     /// Baseline CD4+ T cells (cells/µL). CLARITY baseline median [lit: Soelberg Sørensen 2017].
-    cd4_0: "CD40", "cells/uL", "[lit] CLARITY baseline median", Positive = 851.0;
+    cd4_0: "CD40", "cells/uL", "[lit] CLARITY baseline median", CellCount = 851.0;
     /// Baseline CD8+ T cells (cells/µL). CLARITY baseline median \[lit\].
-    cd8_0: "CD80", "cells/uL", "[lit] CLARITY baseline median", Positive = 378.0;
+    cd8_0: "CD80", "cells/uL", "[lit] CLARITY baseline median", CellCount = 378.0;
     /// Baseline CD19+ B cells (cells/µL). CLARITY baseline median \[lit\].
-    cd19_0: "B0", "cells/uL", "[lit] CLARITY baseline median", Positive = 205.0;
+    cd19_0: "B0", "cells/uL", "[lit] CLARITY baseline median", CellCount = 205.0;
     /// Baseline NK cells (cells/µL). MS cohort mean \[lit\].
-    nk_0: "NK0", "cells/uL", "[lit] MS cohort mean", Positive = 180.0;
+    nk_0: "NK0", "cells/uL", "[lit] MS cohort mean", CellCount = 180.0;
     /// Baseline absolute lymphocyte count (cells/µL). CLARITY baseline median \[lit\]. ALC is the modelled
     /// subsets scaled by `alc_0 / (cd4_0 + cd8_0 + cd19_0 + nk_0)`.
-    alc_0: "ALC0", "cells/uL", "[lit] CLARITY baseline median", Positive = 1860.0;
+    alc_0: "ALC0", "cells/uL", "[lit] CLARITY baseline median", CellCount = 1860.0;
     /// Naive fraction of CD4 at baseline. \[fit\] typical adult phenotype.
     naive_fraction_cd4: "fN4", "1", "[fit] typical adult phenotype", OpenFraction = 0.45;
     /// Naive fraction of CD8 at baseline. \[fit\].

@@ -99,6 +99,21 @@ fn fan_panel<DB: DrawingBackend>(
         .map_err(e)?
         .label("median")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], BLUE.stroke_width(2)));
+    // The switch: the median reference day of the patients who reached it (none drawn when it is day 0).
+    if let Some(day) = a.reference_days.quantile(0.5).filter(|d| *d > 0) {
+        let m = day as f64 / crate::units::DAYS_PER_MONTH;
+        let grey = BLACK.mix(0.6);
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(m, 0.0), (m, y_max)],
+                6,
+                4,
+                grey.stroke_width(2),
+            ))
+            .map_err(e)?
+            .label(format!("switch (median day {day})"))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], grey.stroke_width(2)));
+    }
     legend(&mut chart, SeriesLabelPosition::LowerRight, 12).map_err(e)?;
     Ok(())
 }
@@ -125,7 +140,12 @@ struct Fan<'a> {
 
 impl Figure for Fan<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
-        let title = format!("{} ({} patients)", self.arm.name, self.arm.patients);
+        let title = format!(
+            "{} ({} patients simulated, {} analysed)",
+            self.arm.name,
+            self.arm.patients,
+            self.arm.analysed()
+        );
         fan(root, self.arm, self.lln, &title)
     }
 }

@@ -43,10 +43,27 @@ pub enum PopulationError {
         /// The correlation given.
         correlation: f64,
     },
+    /// A setting outside its plausible range (often a unit slip).
+    #[error("{field}: must be between {lo} and {hi} ({unit}), got {value}")]
+    Implausible {
+        /// The setting.
+        field: String,
+        /// The value given.
+        value: f64,
+        /// Lowest plausible value.
+        lo: f64,
+        /// Highest plausible value.
+        hi: f64,
+        /// The unit expected.
+        unit: &'static str,
+    },
     /// A sampled patient has invalid parameters.
     #[error(transparent)]
     Param(#[from] ParamError),
 }
+
+/// Largest coefficient of variation (or SD on the logit scale) a variability setting accepts.
+pub const MAX_CV: f64 = 5.0;
 
 /// Covariate distributions. Defaults are assumptions typical of relapsing-MS trial populations (CLARITY and
 /// CARE-MS report mean ages of 33–39 years); they are not fitted to a specific trial.
@@ -301,6 +318,43 @@ impl PopulationModel {
                 return Err(bad(f, lo, "a range [lo, hi] with 0 <= lo <= hi"));
             }
         }
+        // Plausible ranges, so that a unit slip or a typo is an error rather than a strange cohort.
+        for (f, v, lo, hi, unit) in [
+            ("covariates.age_mean", c.age_mean, 1.0, 110.0, "years"),
+            ("covariates.age_sd", c.age_sd, 0.0, 50.0, "years"),
+            ("covariates.weight_median_kg", c.weight_median_kg, 20.0, 250.0, "kg"),
+            (
+                "covariates.weight_cv",
+                c.weight_cv,
+                0.0,
+                1.0,
+                "a coefficient of variation (0.22 = 22 %)",
+            ),
+            ("covariates.crcl_mean", c.crcl_mean, 5.0, 300.0, "mL/min"),
+            ("covariates.crcl_sd", c.crcl_sd, 0.0, 150.0, "mL/min"),
+        ] {
+            if !(lo..=hi).contains(&v) {
+                return Err(PopulationError::Implausible {
+                    field: f.into(),
+                    value: v,
+                    lo,
+                    hi,
+                    unit,
+                });
+            }
+        }
+        for (f, mean, (lo, hi)) in [
+            ("covariates.age_mean", c.age_mean, c.age_range),
+            ("covariates.crcl_mean", c.crcl_mean, c.crcl_range),
+        ] {
+            if !(lo..=hi).contains(&mean) {
+                return Err(bad(
+                    f,
+                    mean,
+                    "within its range (a mean outside the allowed range would be clamped silently)",
+                ));
+            }
+        }
         if !(0.0..=1.0).contains(&c.nab_probability) {
             return Err(bad(
                 "covariates.nab_probability",
@@ -309,8 +363,15 @@ impl PopulationModel {
             ));
         }
         let v = &variability;
+        let cv_ok = |f: &str, x: f64| {
+            nonneg(f, x)?;
+            if x > MAX_CV {
+                return Err(bad(f, x, "a coefficient of variation or SD of at most 5 (0.3 = 30 %)"));
+            }
+            Ok(())
+        };
         for (i, cv) in v.baseline_cv.iter().enumerate() {
-            nonneg(&format!("variability.baseline_cv[{i}]"), *cv)?;
+            cv_ok(&format!("variability.baseline_cv[{i}]"), *cv)?;
         }
         for (f, x) in [
             ("variability.naive_fraction_logit_sd", v.naive_fraction_logit_sd),
@@ -328,7 +389,7 @@ impl PopulationModel {
             ("variability.clad_sensitivity_cv", v.clad_sensitivity_cv),
             ("variability.clad_b_sensitivity_cv", v.clad_b_sensitivity_cv),
         ] {
-            nonneg(f, x)?;
+            cv_ok(f, x)?;
         }
         if !v.baseline_correlation.is_finite() {
             return Err(bad(

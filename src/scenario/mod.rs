@@ -197,6 +197,13 @@ pub struct Scenario {
     pub reference_arm: Option<usize>,
 }
 
+/// Longest wait, delay, interval or visit spacing in months a scenario accepts: 100 years.
+const MAX_MONTHS: f64 = 1200.0;
+/// Shortest visit spacing in months: one day.
+const MIN_VISIT_MONTHS: f64 = crate::regimen::MIN_RECHECK_DAYS / crate::units::DAYS_PER_MONTH;
+/// Most daily doses in one course of a scenario file: a year.
+const MAX_COURSE_DAYS: usize = 366;
+
 fn finite(path: &str, v: f64, ok: bool, req: &str) -> Result<f64, ScenarioError> {
     if v.is_finite() && ok {
         Ok(v)
@@ -294,7 +301,12 @@ fn course(path: &str, c: &RawCourse) -> Result<(Start, Course, Option<Gate>), Sc
     let start = match given.as_slice() {
         [] => Start::AfterPreviousEnd(0.0),
         [(field, s, v)] => {
-            finite(&format!("{path}.{field}"), *v, *v >= 0.0, "a finite number >= 0")?;
+            finite(
+                &format!("{path}.{field}"),
+                *v,
+                (0.0..=crate::simulate::MAX_HORIZON_DAYS).contains(v),
+                "a number >= 0, at most 100 years",
+            )?;
             *s
         }
         _ => return Err(err(
@@ -305,8 +317,11 @@ fn course(path: &str, c: &RawCourse) -> Result<(Start, Course, Option<Gate>), Sc
     let name = c.name.clone().unwrap_or_else(|| path.to_string());
     let doses = match (drug, &c.doses_mg, c.daily_mg, c.days) {
         (Drug::Cladribine, Some(mg), None, None) => {
-            if mg.is_empty() {
-                return Err(err(format!("{path}.doses_mg"), "must list at least one dose"));
+            if mg.is_empty() || mg.len() > MAX_COURSE_DAYS {
+                return Err(err(
+                    format!("{path}.doses_mg"),
+                    format!("must list 1 to {MAX_COURSE_DAYS} daily doses, got {}", mg.len()),
+                ));
             }
             for (i, &m) in mg.iter().enumerate() {
                 finite(&format!("{path}.doses_mg[{i}]"), m, m > 0.0, "a dose > 0 mg")?;
@@ -315,8 +330,11 @@ fn course(path: &str, c: &RawCourse) -> Result<(Start, Course, Option<Gate>), Sc
         }
         (Drug::Alemtuzumab, None, Some(mg), Some(days)) => {
             finite(&format!("{path}.daily_mg"), mg, mg > 0.0, "a dose > 0 mg")?;
-            if days == 0 {
-                return Err(err(format!("{path}.days"), "must be at least 1, got 0"));
+            if days == 0 || days as usize > MAX_COURSE_DAYS {
+                return Err(err(
+                    format!("{path}.days"),
+                    format!("must be 1 to {MAX_COURSE_DAYS} days, got {days}"),
+                ));
             }
             let h = c.infusion_hours.unwrap_or(4.0);
             finite(
@@ -372,16 +390,21 @@ fn course(path: &str, c: &RawCourse) -> Result<(Start, Course, Option<Gate>), Sc
             finite(
                 &format!("{gp}.recheck_months"),
                 recheck,
-                recheck > 0.0,
-                "a number of months > 0",
+                (MIN_VISIT_MONTHS..=MAX_MONTHS).contains(&recheck),
+                "a number of months from one day (0.033) to 1200 (visits at most daily)",
             )?;
             finite(
                 &format!("{gp}.max_delay_months"),
                 g.max_delay_months,
-                g.max_delay_months >= 0.0,
-                "a number of months >= 0",
+                (0.0..=MAX_MONTHS).contains(&g.max_delay_months),
+                "a number of months in [0, 1200]",
             )?;
-            finite(&format!("{gp}.min"), g.min, g.min >= 0.0, "a count >= 0 cells/uL")?;
+            finite(
+                &format!("{gp}.min"),
+                g.min,
+                (0.0..=crate::model::MAX_CELLS_PER_UL).contains(&g.min),
+                "a count in cells/uL, 0 to 20000 (cells/L are 10^6 times larger)",
+            )?;
             Some(Gate {
                 observable,
                 min_cells_per_ul: g.min,
@@ -463,7 +486,7 @@ fn validate(raw: RawScenario, set: &ParamSet) -> Result<Scenario, ScenarioError>
     let scale = GradeScale::with_lln(lln).map_err(|_| {
         err(
             "outcomes.lln",
-            format!("must be a finite ALC > 800 cells/uL, got {lln}"),
+            format!("must be an ALC in cells/uL, > 800 and <= 4000 (cells/L are 10^6 times larger), got {lln}"),
         )
     })?;
     let reference = match &raw.outcomes.reference {
@@ -495,26 +518,26 @@ fn validate(raw: RawScenario, set: &ParamSet) -> Result<Scenario, ScenarioError>
         year1_max_wait_days: months(finite(
             "rules.year1_max_wait_months",
             r.year1_max_wait_months.unwrap_or(12.0),
-            r.year1_max_wait_months.unwrap_or(12.0) >= 0.0,
-            "a number of months >= 0",
+            (0.0..=MAX_MONTHS).contains(&r.year1_max_wait_months.unwrap_or(12.0)),
+            "a number of months in [0, 1200]",
         )?),
         year2_min_alc: finite(
             "rules.year2_min_alc",
             r.year2_min_alc.unwrap_or(base_rules.year2_min_alc),
-            r.year2_min_alc.unwrap_or(800.0) >= 0.0,
-            "a count >= 0 cells/uL",
+            (0.0..=crate::model::MAX_CELLS_PER_UL).contains(&r.year2_min_alc.unwrap_or(800.0)),
+            "a count in cells/uL, 0 to 20000 (cells/L are 10^6 times larger)",
         )?,
         year2_max_delay_days: months(finite(
             "rules.year2_max_delay_months",
             r.year2_max_delay_months.unwrap_or(6.0),
-            r.year2_max_delay_months.unwrap_or(6.0) >= 0.0,
-            "a number of months >= 0",
+            (0.0..=MAX_MONTHS).contains(&r.year2_max_delay_months.unwrap_or(6.0)),
+            "a number of months in [0, 1200]",
         )?),
         recheck_every_days: months(finite(
             "rules.visit_every_months",
             r.visit_every_months.unwrap_or(1.0),
-            r.visit_every_months.unwrap_or(1.0) > 0.0,
-            "a number of months > 0",
+            (MIN_VISIT_MONTHS..=MAX_MONTHS).contains(&r.visit_every_months.unwrap_or(1.0)),
+            "a number of months from one day (0.033) to 1200 (visits at most daily)",
         )?),
     };
     let noise_cv = finite(
@@ -577,8 +600,8 @@ fn validate(raw: RawScenario, set: &ParamSet) -> Result<Scenario, ScenarioError>
         finite(
             &format!("{p}.interval_months"),
             interval,
-            interval >= 0.0,
-            "a finite number of months >= 0",
+            (0.0..=MAX_MONTHS).contains(&interval),
+            "a number of months in [0, 1200]",
         )?;
         let regimen = match (&a.preset, &a.courses) {
             (Some(name), None) => {
