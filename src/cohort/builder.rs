@@ -33,6 +33,15 @@ use crate::regimen::{LabelRules, Regimen, RegimenError};
 use crate::simulate::{SimOptions, MAX_HORIZON_DAYS, MAX_LAB_NOISE_CV};
 use crate::units::DAYS_PER_YEAR;
 
+/// Patients of a study unless set.
+pub const DEFAULT_PATIENTS: u64 = 1000;
+/// Seed of a study unless set.
+pub const DEFAULT_SEED: u64 = 1;
+/// Horizon of a study unless set (years).
+pub const DEFAULT_HORIZON_YEARS: f64 = 10.0;
+/// Spacing of the bands and grade distributions unless set (days).
+pub const DEFAULT_BAND_STEP_DAYS: f64 = 7.0;
+
 /// Most patients one run accepts (per shard): 10⁹.
 pub const MAX_PATIENTS: u64 = 1_000_000_000;
 /// Most worker threads one run accepts.
@@ -86,10 +95,10 @@ impl Cohort {
             spec: CohortSpec {
                 arms: Vec::new(),
                 population,
-                patients: 1000,
-                seed: 1,
-                horizon_days: 10.0 * DAYS_PER_YEAR,
-                band_step_days: 7.0,
+                patients: DEFAULT_PATIENTS,
+                seed: DEFAULT_SEED,
+                horizon_days: DEFAULT_HORIZON_YEARS * DAYS_PER_YEAR,
+                band_step_days: DEFAULT_BAND_STEP_DAYS,
                 outcomes: OutcomeConfig::default(),
                 sim: SimOptions::default(),
                 noise_cv: 0.0,

@@ -30,7 +30,10 @@ use crate::regimen::{LabelRules, Regimen, RegimenError};
 use crate::simulate::{daily_grid, solve, Problem, SimOptions};
 use summary::ArmAccumulator;
 
-pub use builder::{Cohort, CohortRun, IntoArmRegimen, MAX_PATIENTS, MAX_THREADS};
+pub use builder::{
+    Cohort, CohortRun, IntoArmRegimen, DEFAULT_BAND_STEP_DAYS, DEFAULT_HORIZON_YEARS, DEFAULT_PATIENTS, DEFAULT_SEED,
+    MAX_PATIENTS, MAX_THREADS,
+};
 
 /// Makes a patient's regimen from the sampled patient (covariates and parameters).
 pub type RegimenFn = dyn Fn(&Patient) -> Result<Regimen, RegimenError> + Send + Sync;

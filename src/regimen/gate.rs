@@ -13,8 +13,9 @@ use super::{Drug, Regimen, RegimenError};
 use crate::model::Count;
 use crate::units::months;
 
-/// What happens when a gate still fails at the end of the allowed delay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What happens when a gate still fails at the end of the allowed delay (`stop` or `proceed` in files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum OnFail {
     /// Cancel this course and every later course of the same drug.
     Stop,

@@ -23,8 +23,9 @@ pub use gate::{Gate, LabelRules, OnFail, MAX_GATE_DAYS, MIN_RECHECK_DAYS};
 
 use std::fmt;
 
-/// A drug the model knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A drug the model knows (`alemtuzumab` or `cladribine` in files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Drug {
     /// Alemtuzumab (LEMTRADA), IV infusion into the central compartment `AA`.
     Alemtuzumab,

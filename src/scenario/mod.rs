@@ -17,7 +17,7 @@ use crate::population::{Covariates, PopulationModel, Variability};
 use crate::regimen::{presets, Count, Course, Dose, Drug, Gate, LabelRules, OnFail, Regimen, Route, Start};
 use crate::simulate::{PkForm, SimOptions};
 use crate::solver::{Method, SolverOptions};
-use crate::units::{hours, months, years};
+use crate::units::{hours, months, years, DAYS_PER_MONTH};
 
 /// The embedded scenario presets: (name, description, TOML text).
 pub const PRESETS: [(&str, &str, &str); 3] = [
@@ -139,7 +139,7 @@ struct RawArm {
 #[serde(deny_unknown_fields)]
 struct RawCourse {
     name: Option<String>,
-    drug: String,
+    drug: Drug,
     at_day: Option<f64>,
     after_previous_start_days: Option<f64>,
     after_previous_end_days: Option<f64>,
@@ -160,7 +160,7 @@ struct RawGate {
     min: f64,
     recheck_months: Option<f64>,
     max_delay_months: f64,
-    on_fail: Option<String>,
+    on_fail: Option<OnFail>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -278,16 +278,7 @@ fn parse_recovery(path: &str, s: &str) -> Result<Recovery, ScenarioError> {
 }
 
 fn course(path: &str, c: &RawCourse) -> Result<(Start, Course, Option<Gate>), ScenarioError> {
-    let drug = match c.drug.as_str() {
-        "alemtuzumab" => Drug::Alemtuzumab,
-        "cladribine" => Drug::Cladribine,
-        other => {
-            return Err(err(
-                format!("{path}.drug"),
-                format!("must be \"alemtuzumab\" or \"cladribine\", got {other:?}"),
-            ))
-        }
-    };
+    let drug = c.drug;
     let starts = [
         c.at_day.map(|v| ("at_day", Start::AtDay(v), v)),
         c.after_previous_start_days
@@ -336,7 +327,7 @@ fn course(path: &str, c: &RawCourse) -> Result<(Start, Course, Option<Gate>), Sc
                     format!("must be 1 to {MAX_COURSE_DAYS} days, got {days}"),
                 ));
             }
-            let h = c.infusion_hours.unwrap_or(4.0);
+            let h = c.infusion_hours.unwrap_or(presets::ALEMTUZUMAB_INFUSION_HOURS);
             finite(
                 &format!("{path}.infusion_hours"),
                 h,
@@ -376,17 +367,10 @@ fn course(path: &str, c: &RawCourse) -> Result<(Start, Course, Option<Gate>), Sc
                     format!("must be ALC, CD4, CD8, CD19 or NK, got {:?}", g.observable),
                 )
             })?;
-            let on_fail = match g.on_fail.as_deref().unwrap_or("stop") {
-                "stop" => OnFail::Stop,
-                "proceed" => OnFail::Proceed,
-                other => {
-                    return Err(err(
-                        format!("{gp}.on_fail"),
-                        format!("must be \"stop\" or \"proceed\", got {other:?}"),
-                    ))
-                }
-            };
-            let recheck = g.recheck_months.unwrap_or(1.0);
+            let on_fail = g.on_fail.unwrap_or(OnFail::Stop);
+            let recheck = g
+                .recheck_months
+                .unwrap_or(LabelRules::default().recheck_every_days / DAYS_PER_MONTH);
             finite(
                 &format!("{gp}.recheck_months"),
                 recheck,
@@ -429,9 +413,12 @@ fn validate(raw: RawScenario, set: &ParamSet) -> Result<Scenario, ScenarioError>
     if raw.name.trim().is_empty() {
         return Err(err("name", "must not be empty"));
     }
-    let patients = raw.patients.unwrap_or(1000);
-    if patients == 0 {
-        return Err(err("patients", "must be at least 1, got 0"));
+    let patients = raw.patients.unwrap_or(crate::cohort::DEFAULT_PATIENTS);
+    if !(1..=crate::cohort::MAX_PATIENTS).contains(&patients) {
+        return Err(err(
+            "patients",
+            format!("must be between 1 and {}, got {patients}", crate::cohort::MAX_PATIENTS),
+        ));
     }
     let horizon_days = match (raw.horizon_years, raw.horizon_days) {
         (Some(_), Some(_)) => return Err(err("horizon_days", "give horizon_years or horizon_days, not both")),
@@ -447,10 +434,10 @@ fn validate(raw: RawScenario, set: &ParamSet) -> Result<Scenario, ScenarioError>
             (1.0..=36525.0).contains(&d),
             "a number of days in [1, 36525]",
         )?,
-        (None, None) => years(10.0),
+        (None, None) => years(crate::cohort::DEFAULT_HORIZON_YEARS),
     }
     .floor();
-    let band_step_days = raw.band_step_days.unwrap_or(7.0);
+    let band_step_days = raw.band_step_days.unwrap_or(crate::cohort::DEFAULT_BAND_STEP_DAYS);
     finite(
         "band_step_days",
         band_step_days,
@@ -512,33 +499,43 @@ fn validate(raw: RawScenario, set: &ParamSet) -> Result<Scenario, ScenarioError>
     };
 
     let r = &raw.rules;
-    let base_rules = LabelRules::default();
+    // Defaults come from the domain type (the label's numbers), converted to the file's months once.
+    let label = LabelRules::default();
+    let in_months = |days: f64| days / DAYS_PER_MONTH;
+    let months_in = |field: &str, v: Option<f64>, default_days: f64, lo: f64, req: &str| {
+        let m = v.unwrap_or(in_months(default_days));
+        finite(field, m, (lo..=MAX_MONTHS).contains(&m), req).map(months)
+    };
+    let year2_min_alc = r.year2_min_alc.unwrap_or(label.year2_min_alc);
     let rules = LabelRules {
         lln,
-        year1_max_wait_days: months(finite(
+        year1_max_wait_days: months_in(
             "rules.year1_max_wait_months",
-            r.year1_max_wait_months.unwrap_or(12.0),
-            (0.0..=MAX_MONTHS).contains(&r.year1_max_wait_months.unwrap_or(12.0)),
+            r.year1_max_wait_months,
+            label.year1_max_wait_days,
+            0.0,
             "a number of months in [0, 1200]",
-        )?),
+        )?,
         year2_min_alc: finite(
             "rules.year2_min_alc",
-            r.year2_min_alc.unwrap_or(base_rules.year2_min_alc),
-            (0.0..=crate::model::MAX_CELLS_PER_UL).contains(&r.year2_min_alc.unwrap_or(800.0)),
+            year2_min_alc,
+            (0.0..=crate::model::MAX_CELLS_PER_UL).contains(&year2_min_alc),
             "a count in cells/uL, 0 to 20000 (cells/L are 10^6 times larger)",
         )?,
-        year2_max_delay_days: months(finite(
+        year2_max_delay_days: months_in(
             "rules.year2_max_delay_months",
-            r.year2_max_delay_months.unwrap_or(6.0),
-            (0.0..=MAX_MONTHS).contains(&r.year2_max_delay_months.unwrap_or(6.0)),
+            r.year2_max_delay_months,
+            label.year2_max_delay_days,
+            0.0,
             "a number of months in [0, 1200]",
-        )?),
-        recheck_every_days: months(finite(
+        )?,
+        recheck_every_days: months_in(
             "rules.visit_every_months",
-            r.visit_every_months.unwrap_or(1.0),
-            (MIN_VISIT_MONTHS..=MAX_MONTHS).contains(&r.visit_every_months.unwrap_or(1.0)),
+            r.visit_every_months,
+            label.recheck_every_days,
+            MIN_VISIT_MONTHS,
             "a number of months from one day (0.033) to 1200 (visits at most daily)",
-        )?),
+        )?,
     };
     let noise_cv = finite(
         "rules.noise_cv",
@@ -596,7 +593,9 @@ fn validate(raw: RawScenario, set: &ParamSet) -> Result<Scenario, ScenarioError>
         if a.name.trim().is_empty() {
             return Err(err(format!("{p}.name"), "must not be empty"));
         }
-        let interval = a.interval_months.unwrap_or(12.0);
+        let interval = a
+            .interval_months
+            .unwrap_or(presets::PresetOptions::default().interval_months);
         finite(
             &format!("{p}.interval_months"),
             interval,
@@ -608,8 +607,8 @@ fn validate(raw: RawScenario, set: &ParamSet) -> Result<Scenario, ScenarioError>
                 presets::build(
                     name,
                     &presets::PresetOptions {
-                        weight_kg: 70.0,
                         interval_months: interval,
+                        ..presets::PresetOptions::default()
                     },
                 )
                 .map_err(|e| err(format!("{p}.preset"), e.to_string()))?;
@@ -750,7 +749,7 @@ fn validate(raw: RawScenario, set: &ParamSet) -> Result<Scenario, ScenarioError>
         arms,
         population,
         patients,
-        seed: raw.seed.unwrap_or(1),
+        seed: raw.seed.unwrap_or(crate::cohort::DEFAULT_SEED),
         horizon_days,
         band_step_days,
         outcomes: OutcomeConfig {
