@@ -25,7 +25,7 @@ use crate::population::rng::patient_rng;
 use crate::population::PopulationModel;
 use crate::regimen::{presets, Regimen};
 use crate::simulate::{solve, ObserveFn, PkForm, Problem, SimOptions};
-use crate::solver::{Method, SolverOptions, SolverStats};
+use crate::solver::{Method, SolverOptions, SolverStats, METHODS};
 
 /// Ten years, in days.
 pub const HORIZON_DAYS: f64 = 3652.5;
@@ -110,21 +110,22 @@ pub fn candidates(quick: bool) -> Vec<Candidate> {
         pk,
         ladder: ladder.to_vec(),
     };
-    let mut v = vec![
-        c(Method::Dopri5, PkForm::Exact, &ladder),
-        c(Method::Rodas4, PkForm::Exact, &ladder),
-        c(Method::Rodas4, PkForm::Ode, &ladder),
-        c(Method::Dopri5, PkForm::Ode, if quick { &[1e-6] } else { &[1e-5, 1e-7] }),
-        c(Method::OdeSolversDopri5, PkForm::Exact, &ladder),
-        c(
-            Method::OdeSolversDopri5,
-            PkForm::Ode,
-            if quick { &[1e-6] } else { &[1e-5, 1e-7] },
-        ),
-    ];
-    if !quick {
-        v.push(c(Method::OdeSolversDop853, PkForm::Exact, &ladder));
-        v.push(c(Method::OdeSolversRk4, PkForm::Exact, &[0.5, 0.2, 0.1, 0.05]));
+    // Every method of the table: the exact drug form over the tolerance ladder (a step ladder for fixed-step
+    // methods); the stiff full ODE over the whole ladder for implicit methods and at two tolerances for explicit
+    // ones (they need tiny steps there). The quick study keeps the methods the table marks for it.
+    let short: &[f64] = if quick { &[1e-6] } else { &[1e-5, 1e-7] };
+    let mut v = Vec::new();
+    for m in METHODS.iter().filter(|m| !quick || m.in_quick_study) {
+        if m.adaptive {
+            v.push(c(m.method, PkForm::Exact, &ladder));
+        } else {
+            v.push(c(m.method, PkForm::Exact, &[0.5, 0.2, 0.1, 0.05]));
+        }
+        if !m.explicit {
+            v.push(c(m.method, PkForm::Ode, &ladder));
+        } else if m.adaptive && m.in_quick_study {
+            v.push(c(m.method, PkForm::Ode, short));
+        }
     }
     v
 }

@@ -17,13 +17,13 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::study::Study as Scenario;
 use super::study::{curves, Bound, SweepCurve};
 use super::summary::{ArmAccumulator, ArmSummary, BAND_SUBSETS, NADIR_SUBSETS, QUANTILES};
 use super::{CohortResult, Failure, Shard};
 use crate::error::{Error, Result};
 use crate::model::ModelParams;
 use crate::output::write_atomic;
-use crate::scenario::Scenario;
 
 /// The mergeable state of a run or shard.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -208,6 +208,23 @@ impl Sweep {
     }
 }
 
+/// A cohort study with what its report needs: what a scenario file translates into.
+#[derive(Debug, Clone)]
+pub struct Study {
+    /// Name.
+    pub name: String,
+    /// The cohort run (arms already expanded over the sweep; the reference arm, if any, last).
+    pub spec: super::CohortSpec,
+    /// The sweep, if any; each expanded arm records its base arm and value.
+    pub sweep: Option<Sweep>,
+    /// The bound, if any.
+    pub bound: Option<Bound>,
+    /// Names of the arms as given, before the sweep expanded them.
+    pub base_names: Vec<String>,
+    /// Index in `spec.arms` of the reference arm (cladribine alone in the same population), if any.
+    pub reference_arm: Option<usize>,
+}
+
 /// Sweep curves for one base arm.
 #[derive(Debug, Clone, Serialize)]
 pub struct SweepCurve {

@@ -180,22 +180,8 @@ struct RawBound {
     max_above_reference: Option<f64>,
 }
 
-/// A validated scenario: a cohort study and how to report it.
-#[derive(Debug, Clone)]
-pub struct Scenario {
-    /// Name.
-    pub name: String,
-    /// The cohort run (arms already expanded over the sweep; the reference arm, if any, last).
-    pub spec: CohortSpec,
-    /// The sweep, if any; each expanded arm records its base arm and value.
-    pub sweep: Option<Sweep>,
-    /// The bound, if any.
-    pub bound: Option<Bound>,
-    /// Names of the arms as given, before the sweep expanded them.
-    pub base_names: Vec<String>,
-    /// Index in `spec.arms` of the reference arm (cladribine alone in the same population), if any.
-    pub reference_arm: Option<usize>,
-}
+/// A validated scenario is a cohort study with its report settings ([`crate::cohort::study::Study`]).
+pub use crate::cohort::study::Study as Scenario;
 
 /// Longest wait, delay, interval or visit spacing in months a scenario accepts: 100 years.
 const MAX_MONTHS: f64 = 1200.0;

@@ -90,6 +90,8 @@ pub struct MethodInfo {
     /// Whether the method is explicit, so that its step must stay inside a bounded stability region (see
     /// [`crate::simulate::STABILITY_CAP`]).
     pub explicit: bool,
+    /// Whether the quick work-precision study (`bench work-precision --quick`) includes it.
+    pub in_quick_study: bool,
 }
 
 /// Every method, in the order `lymphosim methods`, the docs and the work-precision study list them. Adding a
@@ -102,6 +104,7 @@ pub const METHODS: [MethodInfo; 5] = [
         description: "own Dormand-Prince 5(4), adaptive, allocation-free, 4th-order dense output (default)",
         adaptive: true,
         explicit: true,
+        in_quick_study: true,
     },
     MethodInfo {
         method: Method::Rodas4,
@@ -109,6 +112,7 @@ pub const METHODS: [MethodInfo; 5] = [
         description: "own Rodas4 Rosenbrock 4(3), L-stable, analytic Jacobian, no step cap, 3rd-order dense output",
         adaptive: true,
         explicit: false,
+        in_quick_study: true,
     },
     MethodInfo {
         method: Method::OdeSolversDopri5,
@@ -116,6 +120,7 @@ pub const METHODS: [MethodInfo; 5] = [
         description: "ode_solvers Dopri5, adaptive, continuous output model",
         adaptive: true,
         explicit: true,
+        in_quick_study: true,
     },
     MethodInfo {
         method: Method::OdeSolversDop853,
@@ -123,6 +128,7 @@ pub const METHODS: [MethodInfo; 5] = [
         description: "ode_solvers Dop853, adaptive 8th order, Hermite-interpolated observations",
         adaptive: true,
         explicit: true,
+        in_quick_study: false,
     },
     MethodInfo {
         method: Method::OdeSolversRk4,
@@ -130,6 +136,7 @@ pub const METHODS: [MethodInfo; 5] = [
         description: "ode_solvers RK4, fixed step (fixed_step_days), Hermite-interpolated observations",
         adaptive: false,
         explicit: true,
+        in_quick_study: false,
     },
 ];
 

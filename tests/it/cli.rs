@@ -362,3 +362,12 @@ fn calibrate_checks_its_list_and_output_first() {
     ]);
     assert!(!ok && e.contains("not a regular file"), "{e}");
 }
+
+/// A run that cannot fit in memory is refused before it starts, with the estimate and what to do.
+#[test]
+fn a_run_that_cannot_fit_is_refused_before_it_starts() {
+    let out = tmp("too-big");
+    let (ok, _, e) = lymphosim(&["run", "--patients", "1000000000", "--out", out.to_str().unwrap()]);
+    assert!(!ok && e.contains("GB") && e.contains("--no-patients"), "{e}");
+    assert!(!out.exists(), "nothing is written for a refused run");
+}
