@@ -307,7 +307,7 @@ pub fn merge_states(states: &[RunState]) -> Result<RunState> {
         }
         if s.per_patient != first.per_patient {
             return Err(Error::Merge(
-                "some shards kept per-patient rows and others ran with --no-patients; rerun them alike".into(),
+                "some shards kept per-patient rows and others did not; rerun them alike".into(),
             ));
         }
         if s.shard.1 != count || s.shard.0 >= count || seen[s.shard.0 as usize] {

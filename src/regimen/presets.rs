@@ -35,7 +35,7 @@ pub const DESCRIPTIONS: [&str; 5] = [
     "alemtuzumab 12 mg/day IV x 5 days, then 12 mg/day x 3 days 12 months later (4-h infusions)",
     "cladribine tablets 3.5 mg/kg over 2 years by label weight band (weeks at months 0, 1, 12, 13)",
     "CLARITY 3.5 mg/kg arm: 0.875 mg/kg cycles of 5 days starting days 0, 28, 329, 357",
-    "alemtuzumab-label, then cladribine-label starting --interval-months (default 12) after the last infusion",
+    "alemtuzumab-label, then cladribine-label starting a chosen interval (default 12 months) after the last infusion",
 ];
 
 /// Patient facts and choices that presets depend on.
