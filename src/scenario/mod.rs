@@ -1,12 +1,10 @@
-//! Scenario files: a cohort study as TOML, validated into a [`CohortSpec`].
+//! Scenario files: a cohort study as TOML, translated into a [`crate::cohort::study::Study`] (a cohort
+//! specification with its sweep, bound and reference arm).
 //!
-//! The schema is documented in `docs/scenario.md`; the embedded presets (`lymphosim preset NAME`) are complete
-//! examples. Every table rejects unknown fields; every error names the field path and the value
-//! (`arms[1].interval_months: must be a finite number of months >= 0, got -3`).
-
-use std::collections::BTreeMap;
-
-use serde::Deserialize;
+//! `raw` mirrors the file; `validate` (here) checks every value against its documented range and fills defaults
+//! from the domain types. The schema is documented in `docs/scenario.md`; the embedded presets
+//! (`lymphosim preset NAME`) are complete examples. Every table rejects unknown fields; every error names the field
+//! path and the value (`arms[1].interval_months: must be a number of months in [0, 1200], got -3`).
 
 use crate::cohort::study::{Bound, Endpoint, Sweep, SweepParameter};
 use crate::cohort::{Arm, ArmRegimen, CohortSpec};
@@ -18,6 +16,10 @@ use crate::regimen::{presets, Count, Course, Dose, Drug, Gate, LabelRules, OnFai
 use crate::simulate::{PkForm, SimOptions};
 use crate::solver::{Method, SolverOptions};
 use crate::units::{hours, months, years, DAYS_PER_MONTH};
+
+mod raw;
+
+use raw::{RawCourse, RawScenario};
 
 /// The embedded scenario presets: (name, description, TOML text).
 pub const PRESETS: [(&str, &str, &str); 3] = [
@@ -62,122 +64,6 @@ fn err(path: impl Into<String>, message: impl Into<String>) -> ScenarioError {
         path: path.into(),
         message: message.into(),
     }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawScenario {
-    name: String,
-    patients: Option<u64>,
-    seed: Option<u64>,
-    horizon_years: Option<f64>,
-    horizon_days: Option<f64>,
-    band_step_days: Option<f64>,
-    #[serde(default)]
-    method: RawMethod,
-    #[serde(default)]
-    outcomes: RawOutcomes,
-    #[serde(default)]
-    rules: RawRules,
-    #[serde(default)]
-    population: RawPopulation,
-    arms: Vec<RawArm>,
-    sweep: Option<RawSweep>,
-    bound: Option<RawBound>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawMethod {
-    name: Option<String>,
-    pk: Option<String>,
-    rtol: Option<f64>,
-    atol: Option<f64>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawOutcomes {
-    lln: Option<f64>,
-    reference: Option<toml::Value>,
-    recoveries: Option<Vec<String>>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawRules {
-    label: Option<bool>,
-    year1_max_wait_months: Option<f64>,
-    year2_min_alc: Option<f64>,
-    year2_max_delay_months: Option<f64>,
-    visit_every_months: Option<f64>,
-    noise_cv: Option<f64>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawPopulation {
-    #[serde(default)]
-    parameters: BTreeMap<String, f64>,
-    #[serde(default)]
-    covariates: BTreeMap<String, f64>,
-    #[serde(default)]
-    variability: BTreeMap<String, f64>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawArm {
-    name: String,
-    preset: Option<String>,
-    interval_months: Option<f64>,
-    rules: Option<bool>,
-    courses: Option<Vec<RawCourse>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCourse {
-    name: Option<String>,
-    drug: Drug,
-    at_day: Option<f64>,
-    after_previous_start_days: Option<f64>,
-    after_previous_end_days: Option<f64>,
-    after_previous_end_months: Option<f64>,
-    /// Oral: daily doses in mg.
-    doses_mg: Option<Vec<f64>>,
-    /// Infusions: mg per day, number of days, hours per infusion.
-    daily_mg: Option<f64>,
-    days: Option<u32>,
-    infusion_hours: Option<f64>,
-    gate: Option<RawGate>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawGate {
-    observable: String,
-    min: f64,
-    recheck_months: Option<f64>,
-    max_delay_months: f64,
-    on_fail: Option<OnFail>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSweep {
-    parameter: String,
-    values: Vec<f64>,
-    /// The reference arm's preset (default for interval sweeps: `cladribine-label`; `"none"` for none).
-    reference: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawBound {
-    endpoint: String,
-    max: Option<f64>,
-    max_above_reference: Option<f64>,
 }
 
 /// A validated scenario is a cohort study with its report settings ([`crate::cohort::study::Study`]).
