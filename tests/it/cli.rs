@@ -371,3 +371,85 @@ fn a_run_that_cannot_fit_is_refused_before_it_starts() {
     assert!(!ok && e.contains("GB") && e.contains("--no-patients"), "{e}");
     assert!(!out.exists(), "nothing is written for a refused run");
 }
+
+/// Swept decimal values and arm names that differ only in punctuation never share a figure file; an arm in which
+/// every patient is excluded warns, shows n/a and draws no figure of zeros.
+#[test]
+fn every_arm_has_its_own_files_and_empty_arms_say_so() {
+    let scenario = tmp("decimal-sweep.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"d\"\npatients = 4\nhorizon_years = 3\n[[arms]]\nname = \"a b\"\npreset = \"cladribine-label\"\n\
+         [[arms]]\nname = \"a-b\"\npreset = \"cladribine-label\"\n\
+         [sweep]\nparameter = \"clad_kill_m4\"\nvalues = [0.22, 0.24]\n",
+    )
+    .unwrap();
+    let out = tmp("decimal-sweep-out");
+    let (ok, _, e) = lymphosim(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{e}");
+    let fans: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("fan-") && n.ends_with(".png"))
+        .collect();
+    assert_eq!(fans.len(), 4, "{fans:?}");
+
+    let light = tmp("all-excluded.toml");
+    std::fs::write(
+        &light,
+        "name = \"light\"\npatients = 6\nhorizon_years = 3\n[population.covariates]\nweight_median_kg = 25\nweight_cv = 0.05\n\
+         [[arms]]\nname = \"clad\"\npreset = \"cladribine-label\"\n",
+    )
+    .unwrap();
+    let out = tmp("all-excluded-out");
+    let (ok, stdout, e) = lymphosim(&["run", light.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(ok, "{e}");
+    assert!(
+        stdout.contains("no patient was simulated") && !stdout.contains("NaN"),
+        "{stdout}"
+    );
+    assert!(!out.join("fan-01-clad.png").exists());
+}
+
+/// merge refuses shards with and without per-patient rows, and keeps every parameter column in failures.csv.
+#[test]
+fn merge_refuses_mixed_shards_and_keeps_failure_columns() {
+    let base = tmp("merge-mixed");
+    let d: Vec<String> = (0..2)
+        .map(|i| base.join(i.to_string()).to_string_lossy().into_owned())
+        .collect();
+    let run = |i: usize, extra: &[&str]| {
+        let shard = format!("{i}/2");
+        let mut args = vec![
+            "run",
+            "--preset",
+            "clarity",
+            "--patients",
+            "8",
+            "--quiet",
+            "--no-plots",
+            "--shard",
+            &shard,
+        ];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--out", &d[i]]);
+        assert!(lymphosim(&args).0);
+    };
+    run(0, &[]);
+    run(1, &["--no-patients"]);
+    let m = base.join("m");
+    let (ok, _, e) = lymphosim(&["merge", &d[0], &d[1], "--out", m.to_str().unwrap(), "--no-plots"]);
+    assert!(!ok && e.contains("per-patient rows"), "{e}");
+    run(1, &[]);
+    let (ok, _, e) = lymphosim(&["merge", &d[0], &d[1], "--out", m.to_str().unwrap(), "--no-plots"]);
+    assert!(ok, "{e}");
+    let header = std::fs::read_to_string(m.join("failures.csv")).unwrap();
+    assert!(header.lines().next().unwrap().contains("clad_kill_m4"), "{header}");
+}
