@@ -10,9 +10,10 @@
 //! The CLARITY targets use the `clarity` scenario (CLARITY schedule, label rules, 2 years); the alemtuzumab
 //! targets the `alemtuzumab` scenario. Other targets are left to [`super::typical`].
 
-use super::targets::{Setting, Statistic, Target, TargetValue, Tolerance};
+use super::targets::{lln_of, Setting, Statistic, Target, TargetValue, Tolerance};
 use super::typical::{Comparison, ComparisonKind};
-use crate::cohort::summary::ArmAccumulator;
+use crate::cohort::histogram::LogHistogram;
+use crate::cohort::summary::{ArmAccumulator, BAND_SUBSETS};
 use crate::cohort::{run_cohort, Shard};
 use crate::error::Result;
 use crate::population::PopulationModel;
@@ -23,6 +24,17 @@ fn grades_on(a: &ArmAccumulator, day: f64) -> Option<[f64; 5]> {
     let g = a.grades[k];
     let n: u64 = g.iter().sum();
     (n > 0).then(|| g.map(|c| c as f64 / n as f64))
+}
+
+/// Index of a subset among the banded counts (ALC, CD4, CD8, CD19, NK).
+fn band_subset(name: &str) -> Option<usize> {
+    BAND_SUBSETS.iter().position(|s| s.eq_ignore_ascii_case(name.trim()))
+}
+
+/// The distribution of `subset` over patients on `day` (a band day).
+fn band_on<'a>(a: &'a ArmAccumulator, day: f64, subset: &str) -> Option<&'a LogHistogram> {
+    let k = a.band_days.iter().position(|d| *d == day)?;
+    a.bands.get(k)?.get(band_subset(subset)?)
 }
 
 /// Evaluates the cohort targets among `targets` with `patients` patients from `population`.
@@ -63,7 +75,10 @@ pub fn compare(targets: &[Target], population: &PopulationModel, patients: u64, 
                 }
                 alem.as_ref().expect("set")
             }
-            Setting::ClarityCladribine | Setting::CladribineFirstCourse => {
+            Setting::ClarityCladribine
+            | Setting::CladribineFirstCourse
+            | Setting::ClarityYearOne
+            | Setting::CladribineLabel => {
                 if clarity.is_none() {
                     clarity = Some(run("clarity")?);
                 }
@@ -99,6 +114,33 @@ pub fn compare(targets: &[Target], population: &PopulationModel, patients: u64, 
                     note: format!("model {} (model value = largest deviation)", shown.join("/")),
                 }
             }
+            (Statistic::MedianPerPatientNadir, ..) => {
+                match band_subset(&t.subset)
+                    .and_then(|k| acc.nadir.get(k))
+                    .and_then(|h| h.quantile(0.5))
+                {
+                    Some(v) => value(v, "median over patients of each patient's own nadir from day 0"),
+                    None => not_evaluated("no nadir of this subset in the cohort"),
+                }
+            }
+            (Statistic::FractionAtLeastLln, ..) => {
+                let h = t.time_day.and_then(|d| band_on(acc, d, &t.subset));
+                match (h, lln_of(&t.subset)) {
+                    (Some(h), Some(lln)) => match h.fraction_at_least(lln) {
+                        Some(v) => value(v, &format!("share with {} >= {lln} cells/uL on the day", t.subset)),
+                        None => not_evaluated("no patient on the day"),
+                    },
+                    (None, _) => not_evaluated("day not on the band grid"),
+                    (_, None) => not_evaluated("no LLN for this subset"),
+                }
+            }
+            (Statistic::BetweenPatientSd, ..) => match t.time_day.and_then(|d| band_on(acc, d, &t.subset)) {
+                Some(h) => match h.mean_sd() {
+                    Some((_, sd)) => value(sd, "SD over patients on the day"),
+                    None => not_evaluated("fewer than two patients on the day"),
+                },
+                None => not_evaluated("day not on the band grid"),
+            },
             _ => not_evaluated("statistic not evaluable for this target"),
         };
         out.push(c);

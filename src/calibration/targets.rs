@@ -67,6 +67,16 @@ pub enum Statistic {
     PercentDecrease,
     /// `percent of baseline …` at `time_day`: `100 x(t)/x(0)`.
     PercentOfBaseline,
+    /// `proportion … relative to baseline proportion` at `time_day`: `x(t)/x(0)`.
+    RatioToBaseline,
+    /// `median of per-patient … nadir`: the median over patients of each patient's own nadir (a cohort
+    /// statistic, lower than the median count at the median's nadir week).
+    MedianPerPatientNadir,
+    /// `fraction of patients with … >= LLN` on `time_day` (a cohort statistic; the count's LLN is
+    /// [`lln_of`]).
+    FractionAtLeastLln,
+    /// `between-patient SD` on `time_day` (a cohort statistic).
+    BetweenPatientSd,
     /// A value at `time_day` (words starting `mean`, `median`, `baseline mean`, `baseline median`).
     ValueAtDay,
     /// Words the model cannot evaluate (reported as not evaluated, with the words).
@@ -78,10 +88,18 @@ impl Statistic {
     pub fn parse(words: &str, time_day: Option<f64>) -> Statistic {
         let s = words.to_ascii_lowercase();
         let number_after = |key: &str| s.split(key).nth(1).and_then(leading_number);
-        if s.contains("between-patient") || s.contains("per-patient") || s.split_whitespace().any(|w| w == "sd") {
-            // Spreads and per-patient statistics need a cohort statistic the comparison does not compute yet;
-            // a typical patient's value is not one of them.
+        if s.contains("between-patient sd") && time_day.is_some() {
+            Statistic::BetweenPatientSd
+        } else if s.starts_with("median of per-patient") && s.contains("nadir") {
+            Statistic::MedianPerPatientNadir
+        } else if s.starts_with("fraction of patients with") && s.contains(">= lln") && time_day.is_some() {
+            Statistic::FractionAtLeastLln
+        } else if s.contains("between-patient") || s.contains("per-patient") || s.split_whitespace().any(|w| w == "sd")
+        {
+            // Any other spread or per-patient statistic: a typical patient's value is not one of them.
             Statistic::NotModelled(words.to_string())
+        } else if s.contains("relative to baseline proportion") && time_day.is_some() {
+            Statistic::RatioToBaseline
         } else if s.starts_with("fraction of patients below lln") {
             Statistic::FractionBelowLln
         } else if s.starts_with("fraction with worst grade >= 3") {
@@ -131,6 +149,9 @@ impl Statistic {
                 | Statistic::FractionWorstGradeGe3
                 | Statistic::FractionWorstGrade4
                 | Statistic::GradeDistribution
+                | Statistic::MedianPerPatientNadir
+                | Statistic::FractionAtLeastLln
+                | Statistic::BetweenPatientSd
         )
     }
 }
@@ -144,6 +165,10 @@ pub enum Setting {
     ClarityCladribine,
     /// Cladribine tablets, first course only (cohort targets use the CLARITY scenario).
     CladribineFirstCourse,
+    /// Cladribine tablets, the year-1 course only (CLARITY cycles on days 0 and 28), sampled before year 2.
+    ClarityYearOne,
+    /// Cladribine tablets on the label (courses at months 0 and 12, by weight band).
+    CladribineLabel,
     /// One oral cladribine dose of this many mg (PK targets).
     SingleOralDose(f64),
     /// A drug-level property (half-life, volume) with no regimen.
@@ -160,6 +185,10 @@ impl Setting {
             Setting::Alemtuzumab
         } else if r.contains("single oral dose") {
             Setting::SingleOralDose(leading_number(&r).unwrap_or(10.0))
+        } else if r.contains("label schedule") && r.starts_with("cladribine") {
+            Setting::CladribineLabel
+        } else if r.contains("year-1 course") {
+            Setting::ClarityYearOne
         } else if r.contains("first course only") {
             Setting::CladribineFirstCourse
         } else if r.contains("clarity schedule") {
@@ -169,6 +198,18 @@ impl Setting {
         } else {
             Setting::NotModelled
         }
+    }
+}
+
+/// Lower limits of normal of the counts a `>= LLN` target names (cells/µL), with their basis: ALC the grade
+/// scale's default (1 000); CD4 400 and CD19 100 [assumption: typical laboratory reference ranges, CD4 400–500 and
+/// CD19 80–100 cells/µL; the sources of rows A23–A24 do not state theirs].
+pub fn lln_of(subset: &str) -> Option<f64> {
+    match subset.to_ascii_lowercase().as_str() {
+        "alc" => Some(crate::model::DEFAULT_LLN),
+        "cd4" => Some(400.0),
+        "cd19" => Some(100.0),
+        _ => None,
     }
 }
 
@@ -426,11 +467,27 @@ mod tests {
         ] {
             assert_eq!(Statistic::parse(words, day), want, "{words}");
         }
-        // A spread is not the typical patient's value: not evaluated rather than compared with the wrong thing.
+        // Spreads and per-patient statistics are cohort statistics, never the typical patient's value.
+        assert_eq!(Statistic::parse("between-patient SD", d), Statistic::BetweenPatientSd);
+        assert_eq!(
+            Statistic::parse("median of per-patient ALC nadir", None),
+            Statistic::MedianPerPatientNadir
+        );
+        assert_eq!(
+            Statistic::parse("fraction of patients with CD4 >= LLN at month 12", d),
+            Statistic::FractionAtLeastLln
+        );
+        for st in [
+            Statistic::BetweenPatientSd,
+            Statistic::MedianPerPatientNadir,
+            Statistic::FractionAtLeastLln,
+        ] {
+            assert!(st.is_cohort());
+        }
         for words in [
-            "between-patient SD",
-            "baseline between-patient SD",
-            "median of per-patient ALC nadir",
+            "per-patient SD of the slope",
+            "sd of something",
+            "fraction of patients with relapses",
         ] {
             assert!(
                 matches!(Statistic::parse(words, d), Statistic::NotModelled(_)),

@@ -123,8 +123,11 @@ impl Run {
     }
 }
 
+/// The model quantity a target's subset words name. Flow-cytometric subsets map to the model's compartments as
+/// the table says (`M4 proxy`, `BM proxy`, `M4/(N4+M4) proxy`); NK by any marker is the model's NK.
 fn subset(name: &str) -> Option<fn(&Observables) -> f64> {
-    Some(match name.to_ascii_lowercase().as_str() {
+    let n = name.to_ascii_lowercase();
+    Some(match n.as_str() {
         "alc" => |o: &Observables| o.alc,
         "cd4" => |o: &Observables| o.cd4,
         "cd8" => |o: &Observables| o.cd8,
@@ -132,6 +135,10 @@ fn subset(name: &str) -> Option<fn(&Observables) -> f64> {
         "nk" => |o: &Observables| o.nk,
         "alemtuzumab" => |o: &Observables| o.alemtuzumab_ug_per_ml,
         "cladribine" => |o: &Observables| o.cladribine_ng_per_ml,
+        _ if n.contains("m4/(n4+m4) proxy") => |o: &Observables| o.cd4_memory / o.cd4,
+        _ if n.contains("(m4 proxy)") => |o: &Observables| o.cd4_memory,
+        _ if n.contains("bm proxy") => |o: &Observables| o.cd19_memory,
+        _ if n.starts_with("nk ") => |o: &Observables| o.nk,
         _ => return None,
     })
 }
@@ -143,6 +150,8 @@ pub fn compare(targets: &[Target], params: &ModelParams, opts: &SimOptions) -> R
     let mut alem: Option<Run> = None;
     let mut clarity: Option<Run> = None;
     let mut oral: Option<Run> = None;
+    let mut year_one: Option<Run> = None;
+    let mut label: Option<Run> = None;
     let mut out = Vec::new();
 
     for t in targets {
@@ -214,6 +223,30 @@ pub fn compare(targets: &[Target], params: &ModelParams, opts: &SimOptions) -> R
                 }
                 clarity.as_ref().expect("set above")
             }
+            Setting::CladribineLabel => {
+                if label.is_none() {
+                    label = Some(Run::new(
+                        &model,
+                        &presets::cladribine_label(preset.weight_kg)?,
+                        3.0 * DAYS_PER_YEAR,
+                        opts,
+                        None,
+                    )?);
+                }
+                label.as_ref().expect("set above")
+            }
+            Setting::ClarityYearOne => {
+                if year_one.is_none() {
+                    year_one = Some(Run::new(
+                        &model,
+                        &presets::trial_cycles("clarity year 1", &[0.0, 28.0], 0.875, 5, preset.weight_kg)?,
+                        2.0 * DAYS_PER_YEAR,
+                        opts,
+                        None,
+                    )?);
+                }
+                year_one.as_ref().expect("set above")
+            }
             Setting::SingleOralDose(mg) => {
                 if oral.is_none() {
                     let r = Regimen::default().with(
@@ -269,6 +302,10 @@ pub fn compare(targets: &[Target], params: &ModelParams, opts: &SimOptions) -> R
             (Statistic::PercentDecrease, Some(day)) => {
                 let (x0, x) = (run.at(0.0, f), run.at(day, f));
                 done(100.0 * (1.0 - x / x0), "100 (1 - x(t)/x(0))")
+            }
+            (Statistic::RatioToBaseline, Some(day)) => {
+                let (x0, x) = (run.at(0.0, f), run.at(day, f));
+                done(x / x0, "x(t)/x(0)")
             }
             (Statistic::PercentOfBaseline, Some(day)) => {
                 let (x0, x) = (run.at(0.0, f), run.at(day, f));

@@ -45,6 +45,10 @@ pub struct Observables {
     pub cd19: f64,
     /// NK cells (cells/µL).
     pub nk: f64,
+    /// Memory CD4+ T cells, the model's `M4` (cells/µL); flow-cytometric memory CD4 subsets compare with it.
+    pub cd4_memory: f64,
+    /// Memory B cells, the model's `BM` (cells/µL); CD19+CD27+ memory B cells compare with it.
+    pub cd19_memory: f64,
     /// Alemtuzumab serum concentration (µg/mL).
     pub alemtuzumab_ug_per_ml: f64,
     /// Cladribine plasma concentration (ng/mL).
@@ -381,6 +385,8 @@ impl Model {
             cd8,
             cd19,
             nk,
+            cd4_memory: c[cell::M4],
+            cd19_memory: c[cell::BM],
             alemtuzumab_ug_per_ml: d[drug::AA] / self.params.alem_volume_l,
             cladribine_ng_per_ml: d[drug::C1] * self.k.cp_per_mg,
         }
