@@ -14,16 +14,37 @@ use super::targets::{lln_of, Setting, Statistic, Target, TargetValue, Tolerance}
 use super::typical::{Comparison, ComparisonKind};
 use crate::cohort::histogram::LogHistogram;
 use crate::cohort::summary::{ArmAccumulator, BAND_SUBSETS};
-use crate::cohort::{run_cohort, Shard};
+use crate::cohort::{run_cohort, ArmRegimen, Cohort, Shard};
 use crate::error::Result;
+use crate::outcome::{OutcomeConfig, Recovery, Reference, Threshold};
 use crate::population::PopulationModel;
+use crate::regimen::{presets, Count, Course, Drug, Regimen, Start};
 use crate::scenario;
+use crate::units::{hours, DAYS_PER_MONTH};
 
 fn grades_on(a: &ArmAccumulator, day: f64) -> Option<[f64; 5]> {
     let k = a.band_days.iter().position(|d| *d == day)?;
     let g = a.grades[k];
     let n: u64 = g.iter().sum();
     (n > 0).then(|| g.map(|c| c as f64 / n as f64))
+}
+
+/// The recoveries tracked in the long alemtuzumab follow-up: each count to its LLN ([`lln_of`]), and CD4 and
+/// CD8 to their own baseline.
+const LONG_RECOVERIES: [(Count, Threshold); 6] = [
+    (Count::Alc, Threshold::Cells(1000.0)),
+    (Count::Cd4, Threshold::Cells(400.0)),
+    (Count::Cd8, Threshold::Cells(200.0)),
+    (Count::Cd19, Threshold::Cells(100.0)),
+    (Count::Cd4, Threshold::FractionOfBaseline(1.0)),
+    (Count::Cd8, Threshold::FractionOfBaseline(1.0)),
+];
+
+/// Index in [`LONG_RECOVERIES`] of `subset` with `threshold`.
+fn long_recovery(subset: &str, threshold: Threshold) -> Option<usize> {
+    LONG_RECOVERIES
+        .iter()
+        .position(|(c, t)| c.name().eq_ignore_ascii_case(subset.trim()) && *t == threshold)
 }
 
 /// Index of a subset among the banded counts (ALC, CD4, CD8, CD19, NK).
@@ -47,13 +68,37 @@ pub fn compare(targets: &[Target], population: &PopulationModel, patients: u64, 
         let r = run_cohort(&s.spec, Shard::ALL, false, &|_| {});
         Ok(r.arms.into_iter().next().expect("one arm"))
     };
+    // Long follow-up of alemtuzumab (ten years, from the first dose) for the recovery statistics: one course, or
+    // the label's two; recoveries to each count's LLN and to each T-cell subset's own baseline.
+    let long_run = |regimen: ArmRegimen| -> Result<ArmAccumulator> {
+        let recoveries = LONG_RECOVERIES
+            .iter()
+            .map(|&(observable, threshold)| Recovery { observable, threshold })
+            .collect();
+        let run = Cohort::new(population.clone())
+            .arm("alemtuzumab, long follow-up", regimen)
+            .patients(patients)
+            .seed(seed)
+            .horizon_years(10.0)
+            .band_step_days(30.0)
+            .outcomes(OutcomeConfig {
+                reference: Reference::Start,
+                recoveries,
+                ..OutcomeConfig::default()
+            })
+            .run()?;
+        Ok(run.result.arms.into_iter().next().expect("one arm"))
+    };
     let mut clarity: Option<ArmAccumulator> = None;
     let mut alem: Option<ArmAccumulator> = None;
+    let mut alem_long: Option<ArmAccumulator> = None;
+    let mut alem_single: Option<ArmAccumulator> = None;
     let mut out = Vec::new();
     for t in targets {
         if !t.stat.is_cohort() {
             continue;
         }
+        let long = matches!(t.stat, Statistic::MonthsToLln | Statistic::FractionRecoveredToBaseline);
         let not_evaluated = |note: &str| Comparison {
             target: t.clone(),
             model: None,
@@ -69,6 +114,29 @@ pub fn compare(targets: &[Target], population: &PopulationModel, patients: u64, 
             note: note.into(),
         };
         let acc = match t.setting {
+            Setting::AlemtuzumabSingleCourse => {
+                if alem_single.is_none() {
+                    let course = Course::infusion_daily(
+                        "alemtuzumab course 1",
+                        Drug::Alemtuzumab,
+                        5,
+                        presets::ALEMTUZUMAB_DAILY_MG,
+                        hours(presets::ALEMTUZUMAB_INFUSION_HOURS),
+                    );
+                    let r = Regimen::default().with(Start::AtDay(0.0), course);
+                    alem_single = Some(long_run(ArmRegimen::Fixed(r))?);
+                }
+                alem_single.as_ref().expect("set")
+            }
+            Setting::Alemtuzumab if long => {
+                if alem_long.is_none() {
+                    alem_long = Some(long_run(ArmRegimen::Preset {
+                        name: "alemtuzumab-label".into(),
+                        interval_months: 0.0,
+                    })?);
+                }
+                alem_long.as_ref().expect("set")
+            }
             Setting::Alemtuzumab => {
                 if alem.is_none() {
                     alem = Some(run("alemtuzumab")?);
@@ -141,6 +209,35 @@ pub fn compare(targets: &[Target], population: &PopulationModel, patients: u64, 
                 },
                 None => not_evaluated("day not on the band grid"),
             },
+            (Statistic::MonthsToLln, ..) => {
+                let k = lln_of(&t.subset).and_then(|lln| long_recovery(&t.subset, Threshold::Cells(lln)));
+                match k {
+                    Some(k) => {
+                        let (recovered, n) = (acc.recovery[k].total(), acc.analysed());
+                        let rank = n.div_ceil(2);
+                        match acc.recovery[k].nth(rank) {
+                            Some(d) if rank <= recovered => value(
+                                d as f64 / DAYS_PER_MONTH,
+                                "median over patients of the months from the first dose to the return to the LLN",
+                            ),
+                            _ => value(
+                                f64::INFINITY,
+                                "fewer than half the patients back at the LLN within 10 years",
+                            ),
+                        }
+                    }
+                    None => not_evaluated("no LLN for this subset"),
+                }
+            }
+            (Statistic::FractionRecoveredToBaseline, ..) => {
+                match long_recovery(&t.subset, Threshold::FractionOfBaseline(1.0)) {
+                    Some(k) if acc.analysed() > 0 => value(
+                        acc.recovery[k].total() as f64 / acc.analysed() as f64,
+                        "share back at their own baseline within 10 years",
+                    ),
+                    _ => not_evaluated("no baseline recovery tracked for this subset"),
+                }
+            }
             _ => not_evaluated("statistic not evaluable for this target"),
         };
         out.push(c);

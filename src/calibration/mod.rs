@@ -12,3 +12,8 @@ pub mod typical;
 
 /// The shared calibration targets, embedded so the binary needs no data files.
 pub const EMBEDDED_TARGETS: &str = include_str!("../../data/calibration-targets.csv");
+
+/// The validation table (`data/validation-targets.csv`): published figures the fit never sees — other cohorts,
+/// other statistics, long-term follow-up. `lymphosim validate` reports it; no row ever moves to the calibration
+/// table to make it pass.
+pub const EMBEDDED_VALIDATION: &str = include_str!("../../data/validation-targets.csv");

@@ -77,6 +77,13 @@ pub enum Statistic {
     FractionAtLeastLln,
     /// `between-patient SD` on `time_day` (a cohort statistic).
     BetweenPatientSd,
+    /// `median (or mean, or geometric mean) months to recovery >= LLN`: the median over patients of the months
+    /// from the first dose until the count is back at or above its LLN ([`lln_of`]) after first falling below
+    /// it (a cohort statistic; a geometric mean is a log-normal's median; a mean is compared with the median,
+    /// as its row says).
+    MonthsToLln,
+    /// `fraction recovered to baseline …` by `time_day` (a cohort statistic).
+    FractionRecoveredToBaseline,
     /// A value at `time_day` (words starting `mean`, `median`, `baseline mean`, `baseline median`).
     ValueAtDay,
     /// Words the model cannot evaluate (reported as not evaluated, with the words).
@@ -88,7 +95,11 @@ impl Statistic {
     pub fn parse(words: &str, time_day: Option<f64>) -> Statistic {
         let s = words.to_ascii_lowercase();
         let number_after = |key: &str| s.split(key).nth(1).and_then(leading_number);
-        if s.contains("between-patient sd") && time_day.is_some() {
+        if s.contains("months to recovery >= lln") {
+            Statistic::MonthsToLln
+        } else if s.starts_with("fraction recovered to baseline") && time_day.is_some() {
+            Statistic::FractionRecoveredToBaseline
+        } else if s.contains("between-patient sd") && time_day.is_some() {
             Statistic::BetweenPatientSd
         } else if s.starts_with("median of per-patient") && s.contains("nadir") {
             Statistic::MedianPerPatientNadir
@@ -152,6 +163,8 @@ impl Statistic {
                 | Statistic::MedianPerPatientNadir
                 | Statistic::FractionAtLeastLln
                 | Statistic::BetweenPatientSd
+                | Statistic::MonthsToLln
+                | Statistic::FractionRecoveredToBaseline
         )
     }
 }
@@ -161,6 +174,8 @@ impl Statistic {
 pub enum Setting {
     /// Alemtuzumab on its label (or a course of it).
     Alemtuzumab,
+    /// One course of alemtuzumab (12 mg/day × 5), followed for years.
+    AlemtuzumabSingleCourse,
     /// Cladribine tablets on the CLARITY schedule.
     ClarityCladribine,
     /// Cladribine tablets, first course only (cohort targets use the CLARITY scenario).
@@ -181,7 +196,9 @@ impl Setting {
     /// Parses the table's words (any case).
     pub fn parse(words: &str) -> Setting {
         let r = words.to_ascii_lowercase();
-        if r.starts_with("alemtuzumab") {
+        if r.starts_with("alemtuzumab") && r.contains("single course") {
+            Setting::AlemtuzumabSingleCourse
+        } else if r.starts_with("alemtuzumab") {
             Setting::Alemtuzumab
         } else if r.contains("single oral dose") {
             Setting::SingleOralDose(leading_number(&r).unwrap_or(10.0))
@@ -201,13 +218,13 @@ impl Setting {
     }
 }
 
-/// Lower limits of normal of the counts a `>= LLN` target names (cells/µL), with their basis: ALC the grade
-/// scale's default (1 000); CD4 400 and CD19 100 [assumption: typical laboratory reference ranges, CD4 400–500 and
-/// CD19 80–100 cells/µL; the sources of rows A23–A24 do not state theirs].
+/// Lower limits of normal of the counts a `>= LLN` target names (cells/µL): ALC 1 000, CD4 400, CD8 200 and CD19
+/// 100, as in Hill-Cawthorne et al. 2012 (JNNP 83:298) [lit]; the sources of rows A23–A24 do not state theirs.
 pub fn lln_of(subset: &str) -> Option<f64> {
     match subset.to_ascii_lowercase().as_str() {
         "alc" => Some(crate::model::DEFAULT_LLN),
         "cd4" => Some(400.0),
+        "cd8" => Some(200.0),
         "cd19" => Some(100.0),
         _ => None,
     }

@@ -257,7 +257,10 @@ pub fn compare(targets: &[Target], params: &ModelParams, opts: &SimOptions) -> R
                 }
                 oral.as_ref().expect("set above")
             }
-            Setting::CladribineFirstCourse | Setting::DrugProperty | Setting::NotModelled => {
+            Setting::CladribineFirstCourse
+            | Setting::AlemtuzumabSingleCourse
+            | Setting::DrugProperty
+            | Setting::NotModelled => {
                 out.push(skip("regimen not recognised for a typical-patient run"));
                 continue;
             }

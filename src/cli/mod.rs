@@ -46,6 +46,8 @@ enum Command {
     Targets(TargetsArgs),
     /// Every target with model value, target, tolerance and whether it is met (--json for machines).
     CalibrationReport(TargetsArgs),
+    /// The validation table (figures the fit never sees: other cohorts, statistics, follow-up), with cohorts.
+    Validate(TargetsArgs),
     /// Fit named parameters to a targets table (Nelder-Mead, common random numbers) and write a parameter set.
     Calibrate(CalibrateArgs),
     /// Re-draw the figures of an output directory (of `run`, `merge` or `bench work-precision`).
@@ -337,7 +339,8 @@ pub fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Events(a)) => tables::events(&a),
-        Some(Command::Targets(a)) | Some(Command::CalibrationReport(a)) => tables::targets(&a),
+        Some(Command::Targets(a)) | Some(Command::CalibrationReport(a)) => tables::targets(&a, false),
+        Some(Command::Validate(a)) => tables::targets(&a, true),
         Some(Command::Calibrate(a)) => tables::calibrate(&a),
         Some(Command::Bench(BenchCommand::WorkPrecision(a))) => bench::work_precision(&a),
         Some(Command::Plot { dir }) => run::plot(&dir),

@@ -1,7 +1,7 @@
 //! Listing commands: presets, methods, event tables, target comparison.
 
 use anyhow::Context;
-use lymphosim::calibration::{targets, typical, EMBEDDED_TARGETS};
+use lymphosim::calibration::{targets, typical, EMBEDDED_TARGETS, EMBEDDED_VALIDATION};
 use lymphosim::model::ModelParams;
 use lymphosim::output::{write_atomic, Written};
 use lymphosim::regimen::{event_table, presets};
@@ -69,16 +69,20 @@ fn fmt(v: Option<f64>) -> String {
     }
 }
 
-pub(super) fn targets(a: &TargetsArgs) -> anyhow::Result<()> {
+/// `targets` and `calibration-report` (the calibration table), or `validate` (the validation table, always with
+/// cohorts: its statistics are cohort statistics).
+pub(super) fn targets(a: &TargetsArgs, validation: bool) -> anyhow::Result<()> {
     let text = match &a.file {
         Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+        None if validation => EMBEDDED_VALIDATION.to_string(),
         None => EMBEDDED_TARGETS.to_string(),
     };
+    let cohort = a.cohort || validation;
     let ts = targets::parse(&text)?;
     let opts = a.solver.options()?;
     let set = super::load_params(a.params.as_deref())?;
     let mut rows = typical::compare(&ts, &set.typical, &opts)?;
-    if a.cohort {
+    if cohort {
         let pop = lymphosim::population::PopulationModel::new(
             set.typical.clone(),
             Default::default(),
@@ -96,7 +100,7 @@ pub(super) fn targets(a: &TargetsArgs) -> anyhow::Result<()> {
         let evaluated = rows.iter().filter(|r| r.within.is_some()).count();
         let title = format!(
             "Model vs published targets: {met} of {evaluated} within tolerance ({})",
-            if a.cohort {
+            if cohort {
                 format!("typical patient and {}-patient cohorts", a.patients)
             } else {
                 "typical patient; add --cohort for cohort targets".to_string()
@@ -161,12 +165,12 @@ pub(super) fn targets(a: &TargetsArgs) -> anyhow::Result<()> {
             }
         );
     }
-    let who = if a.cohort {
+    let who = if cohort {
         format!("typical patient and {}-patient cohorts", a.patients)
     } else {
         "typical patient".into()
     };
-    let rest = if a.cohort {
+    let rest = if cohort {
         "not evaluated"
     } else {
         "need a cohort (--cohort) or are not evaluated"

@@ -170,6 +170,18 @@ impl DayHistogram {
         self.counts.capacity() * std::mem::size_of::<u64>()
     }
 
+    /// The value of rank `rank` (1 = the smallest); `None` beyond the count.
+    pub fn nth(&self, rank: u64) -> Option<u32> {
+        let mut seen = 0;
+        for (i, &c) in self.counts.iter().enumerate() {
+            seen += c;
+            if rank >= 1 && seen >= rank {
+                return Some(i as u32);
+            }
+        }
+        None
+    }
+
     /// A histogram for 0..=`max_days` days.
     pub fn new(max_days: usize) -> Self {
         DayHistogram {
