@@ -426,6 +426,11 @@ impl<'a> OutcomeTracker<'a> {
 }
 
 impl Observer for OutcomeTracker<'_> {
+    /// Outcomes read cell counts only.
+    fn observes_drugs(&self) -> bool {
+        false
+    }
+
     fn on_observation(&mut self, day: f64, state: &FullState) {
         let o = self.model.observe(state);
         if self.band_step > 0.0 && (day / self.band_step).fract() == 0.0 {

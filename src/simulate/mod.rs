@@ -303,6 +303,8 @@ pub(crate) struct Simulator<'m> {
     rate: f64,
     stats: SolverStats,
     observed_start: bool,
+    /// Whether observations need the drug states (see [`Observer::observes_drugs`]).
+    pub(crate) drugs_observed: bool,
 }
 
 impl<'m> Simulator<'m> {
@@ -330,6 +332,7 @@ impl<'m> Simulator<'m> {
             rate: 0.0,
             stats: SolverStats::default(),
             observed_start: false,
+            drugs_observed: true,
         })
     }
 
@@ -409,7 +412,14 @@ impl<'m> Simulator<'m> {
                         t_next,
                         &mut self.cells,
                         seg_obs,
-                        &mut |to, c| observe(to, &state::join(&sys.seg.state_at(to - sys.t0), c)),
+                        &mut |to, c| {
+                            let drugs = if self.drugs_observed {
+                                sys.seg.state_at(to - sys.t0)
+                            } else {
+                                [0.0; drug::COUNT]
+                            };
+                            observe(to, &state::join(&drugs, c))
+                        },
                         &mut self.stats,
                     )?;
                     self.drugs = sys.seg.state_at(t_next - t);

@@ -96,7 +96,15 @@ impl RunRecord {
 /// Every method but [`Observer::on_observation`] has a default that does nothing.
 pub trait Observer {
     /// The full state at an observation day (before any dose due that day: a trough sample).
+    ///
+    /// If [`Observer::observes_drugs`] is `false`, the drug states in `state` are zeros (with the exact drug
+    /// propagation they are then not computed at each observation day); the cell states are always exact.
     fn on_observation(&mut self, day: f64, state: &FullState);
+    /// Whether [`Observer::on_observation`] reads the drug states (default `true`). An observer that looks only
+    /// at the cells says `false` and saves their computation at every observation day.
+    fn observes_drugs(&self) -> bool {
+        true
+    }
     /// A course starts on `day` (reported before any observation after `day`).
     fn on_course_started(&mut self, _course: usize, _drug: Drug, _day: f64) {}
     /// A gate visit on `day` found `measured` cells/µL, below its threshold: the course waits.
@@ -111,6 +119,9 @@ impl<A: Observer + ?Sized, B: Observer + ?Sized> Observer for (&mut A, &mut B) {
     fn on_observation(&mut self, day: f64, state: &FullState) {
         self.0.on_observation(day, state);
         self.1.on_observation(day, state);
+    }
+    fn observes_drugs(&self) -> bool {
+        self.0.observes_drugs() || self.1.observes_drugs()
     }
     fn on_course_started(&mut self, course: usize, drug: Drug, day: f64) {
         self.0.on_course_started(course, drug, day);
@@ -144,6 +155,9 @@ pub struct Discard;
 
 impl Observer for Discard {
     fn on_observation(&mut self, _day: f64, _state: &FullState) {}
+    fn observes_drugs(&self) -> bool {
+        false
+    }
 }
 
 /// The states at the observation days, with what the run did.

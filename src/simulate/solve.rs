@@ -54,6 +54,7 @@ where
     let noise_sd = (1.0 + noise_cv * noise_cv).ln().sqrt();
 
     let mut sim = Simulator::new(model, opts)?;
+    sim.drugs_observed = observer.observes_drugs();
     let mut events: Vec<DoseEvent> = Vec::new();
     let mut given: Vec<Administration> = Vec::new();
     let mut records = Vec::with_capacity(regimen.courses.len());
