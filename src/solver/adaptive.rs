@@ -125,6 +125,22 @@ impl Controller {
     }
 }
 
+/// The weighted RMS norm of a step's error estimate: `sqrt(mean((err_i / (atol + rtol·max(|y_i|, |y_new_i|)))²))`,
+/// with `err(i)` the estimate of component `i`.
+#[inline]
+pub fn error_norm<const N: usize>(
+    opts: &SolverOptions,
+    y: &[f64; N],
+    y_new: &[f64; N],
+    err: impl Fn(usize) -> f64,
+) -> f64 {
+    let mut sum = 0.0;
+    for i in 0..N {
+        sum += (err(i) / opts.scale(y[i], y_new[i])).powi(2);
+    }
+    (sum / N as f64).sqrt()
+}
+
 /// One step-by-step method: its stages, error estimate and dense output on `N` states.
 pub trait Stepper<const N: usize> {
     /// Method name, for errors.

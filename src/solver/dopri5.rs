@@ -3,7 +3,7 @@
 //! Coefficients: Dormand & Prince (1980), dense output as in Hairer, Nørsett & Wanner, *Solving ODEs I*,
 //! §II.6. Step control: the usual PI controller (β = 0.04, safety 0.9, step ratio in [0.2, 10]).
 
-use super::adaptive::{integrate, StepControl, Stepper};
+use super::adaptive::{error_norm, integrate, StepControl, Stepper};
 use super::{OdeSystem, SolverError, SolverOptions, SolverStats};
 
 const C2: f64 = 1.0 / 5.0;
@@ -156,12 +156,9 @@ impl<const N: usize> Stepper<N> for Stages<N> {
         stats.rhs_evals += 6;
         self.k[0] = *f0;
         let k = &self.k;
-        let mut err = 0.0;
-        for i in 0..N {
-            let e = h * (E1 * k[0][i] + E3 * k[2][i] + E4 * k[3][i] + E5 * k[4][i] + E6 * k[5][i] + E7 * k[6][i]);
-            err += (e / opts.scale(y[i], y_new[i])).powi(2);
-        }
-        (err / N as f64).sqrt()
+        error_norm(opts, y, y_new, |i| {
+            h * (E1 * k[0][i] + E3 * k[2][i] + E4 * k[3][i] + E5 * k[4][i] + E6 * k[5][i] + E7 * k[6][i])
+        })
     }
 
     fn prepare_dense(&mut self, h: f64, _y: &[f64; N], _y_new: &[f64; N]) {

@@ -10,7 +10,7 @@
 //! with exact drug propagation the cell system is mildly stiff during depletion, and an L-stable method needs
 //! no stability cap on quiet stretches — its step is limited by accuracy alone.
 
-use super::adaptive::{integrate, StepControl, Stepper};
+use super::adaptive::{error_norm, integrate, StepControl, Stepper};
 use super::lu::Lu;
 use super::{OdeSystem, SolverError, SolverOptions, SolverStats};
 
@@ -256,13 +256,7 @@ impl<const N: usize> Stepper<N> for State<N> {
     ) -> f64 {
         self.stages = Rodas4::step(sys, t, h, y, f0, &self.jac, &self.dfdt, y_new, stats);
         match &self.stages {
-            Some(s) => {
-                let mut e = 0.0;
-                for i in 0..N {
-                    e += (s.k[5][i] / opts.scale(y[i], y_new[i])).powi(2);
-                }
-                (e / N as f64).sqrt()
-            }
+            Some(s) => error_norm(opts, y, y_new, |i| s.k[5][i]),
             None => f64::INFINITY,
         }
     }
