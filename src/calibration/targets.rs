@@ -219,7 +219,7 @@ impl Setting {
 }
 
 /// Lower limits of normal of the counts a `>= LLN` target names (cells/µL): ALC 1 000, CD4 400, CD8 200 and CD19
-/// 100, as in Hill-Cawthorne et al. 2012 (JNNP 83:298) [lit]; the sources of rows A23–A24 do not state theirs.
+/// 100, as in Hill-Cawthorne et al. 2012 (JNNP 83:298) \[lit\]; the sources of rows A23–A24 do not state theirs.
 pub fn lln_of(subset: &str) -> Option<f64> {
     match subset.to_ascii_lowercase().as_str() {
         "alc" => Some(crate::model::DEFAULT_LLN),
