@@ -175,14 +175,16 @@ impl FitParam {
         }
     }
 
-    fn get(&self, set: &ParamSet) -> f64 {
+    /// The value in `set`.
+    pub fn get(&self, set: &ParamSet) -> f64 {
         match self {
             FitParam::Typical(n) => set.typical.get(n).unwrap_or(f64::NAN),
             FitParam::Variability(n) => set.variability.get(n).unwrap_or(f64::NAN),
         }
     }
 
-    fn set(&self, set: &mut ParamSet, v: f64) {
+    /// Sets the value in `set` (not validated).
+    pub fn set(&self, set: &mut ParamSet, v: f64) {
         match self {
             FitParam::Typical(n) => {
                 let _ = set.typical.set(n, v);

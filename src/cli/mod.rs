@@ -50,6 +50,8 @@ enum Command {
     Validate(TargetsArgs),
     /// Fit named parameters to a targets table (Nelder-Mead, common random numbers) and write a parameter set.
     Calibrate(CalibrateArgs),
+    /// Which parameters the switch answer depends on: Morris screening of P(G>=3), P(CD4<200) and the CD4 nadir.
+    Sensitivity(SensitivityArgs),
     /// Re-draw the figures of an output directory (of `run`, `merge` or `bench work-precision`).
     Plot {
         /// The output directory.
@@ -126,6 +128,34 @@ struct CalibrateArgs {
         default_value = "lymphosim-out/params-calibrated.toml"
     )]
     out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct SensitivityArgs {
+    /// Quantities to screen, comma-separated (default: the parameter set's fitted list).
+    #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
+    fit: Vec<String>,
+    /// Parameter set around which to screen (default: the shipped calibrated v2 set; `v1`; `reference`; a file).
+    #[arg(long, value_name = "FILE.toml")]
+    params: Option<String>,
+    /// Each quantity varies from value/RANGE to value*RANGE (log scale).
+    #[arg(long, default_value_t = 2.0)]
+    range: f64,
+    /// Morris trajectories ((quantities + 1) cohorts each).
+    #[arg(long, default_value_t = 8)]
+    trajectories: usize,
+    /// Patients per cohort (the same patients in every cohort).
+    #[arg(long, default_value_t = 300)]
+    patients: u64,
+    /// Seed of the cohorts and the design.
+    #[arg(long, default_value_t = 20261124)]
+    seed: u64,
+    /// Months from the last alemtuzumab infusion to cladribine (the `sequence` preset, label rules).
+    #[arg(long = "interval-months", default_value_t = 12.0)]
+    interval_months: f64,
+    /// Horizon (years).
+    #[arg(long, default_value_t = 5.0)]
+    horizon_years: f64,
 }
 
 #[derive(Debug, Args, Default)]
@@ -342,6 +372,7 @@ pub fn run() -> anyhow::Result<()> {
         Some(Command::Targets(a)) | Some(Command::CalibrationReport(a)) => tables::targets(&a, false),
         Some(Command::Validate(a)) => tables::targets(&a, true),
         Some(Command::Calibrate(a)) => tables::calibrate(&a),
+        Some(Command::Sensitivity(a)) => tables::sensitivity(&a),
         Some(Command::Bench(BenchCommand::WorkPrecision(a))) => bench::work_precision(&a),
         Some(Command::Plot { dir }) => run::plot(&dir),
     }

@@ -7,7 +7,7 @@ use lymphosim::output::{write_atomic, Written};
 use lymphosim::regimen::{event_table, presets};
 use lymphosim::solver::Method;
 
-use super::{CalibrateArgs, EventsArgs, TargetsArgs};
+use super::{CalibrateArgs, EventsArgs, SensitivityArgs, TargetsArgs};
 
 pub(super) fn presets() {
     for (name, what) in presets::NAMES.iter().zip(presets::DESCRIPTIONS) {
@@ -308,5 +308,62 @@ pub(super) fn calibrate(a: &CalibrateArgs) -> anyhow::Result<()> {
     }
     let verb = if w == Written::Replaced { "replaced" } else { "wrote" };
     println!("{verb} {}", a.out.display());
+    Ok(())
+}
+
+pub(super) fn sensitivity(a: &SensitivityArgs) -> anyhow::Result<()> {
+    use lymphosim::calibration::fit::FitParam;
+    use lymphosim::calibration::screening::{morris, ScreeningSpec, ENDPOINTS};
+    let set = super::load_params(a.params.as_deref())?;
+    let names: Vec<String> = if a.fit.is_empty() {
+        set.provenance.fitted.clone()
+    } else {
+        a.fit.clone()
+    };
+    if names.is_empty() {
+        anyhow::bail!("--fit: the parameter set names no fitted quantities; list the quantities to screen");
+    }
+    let params: Vec<FitParam> = names.iter().map(|n| FitParam::parse(n)).collect::<Result<_, _>>()?;
+    let spec = ScreeningSpec {
+        params,
+        range: a.range,
+        trajectories: a.trajectories,
+        regimen: lymphosim::cohort::ArmRegimen::Preset {
+            name: "sequence".into(),
+            interval_months: a.interval_months,
+        },
+        patients: a.patients,
+        seed: a.seed,
+        horizon_years: a.horizon_years,
+    };
+    eprintln!(
+        "screening {} quantities: {} cohorts of {} patients ...",
+        spec.params.len(),
+        (spec.params.len() + 1) * spec.trajectories,
+        spec.patients
+    );
+    let mut effects = morris(&spec, &set)?;
+    effects.sort_by(|x, y| y.mu_star[0].total_cmp(&x.mu_star[0]));
+    println!(
+        "Morris screening around the set's values (each x/{r} to x*{r}), sequence at {} months, label rules, {} years; \
+         effects per full range, mu* (sigma):",
+        a.interval_months,
+        a.horizon_years,
+        r = a.range
+    );
+    println!(
+        "{:<36} {:>12} {:>22} {:>22} {:>24}",
+        "quantity", "value", ENDPOINTS[0], ENDPOINTS[1], ENDPOINTS[2]
+    );
+    for e in &effects {
+        println!(
+            "{:<36} {:>12.5} {:>22} {:>22} {:>24}",
+            e.name,
+            e.value,
+            format!("{:.3} ({:.3})", e.mu_star[0], e.sigma[0]),
+            format!("{:.3} ({:.3})", e.mu_star[1], e.sigma[1]),
+            format!("{:.0} ({:.0})", e.mu_star[2], e.sigma[2]),
+        );
+    }
     Ok(())
 }

@@ -219,3 +219,36 @@ fn the_validation_table_is_kept_apart_and_its_misses_are_explained() {
     }
     assert_eq!(rows.len(), 9);
 }
+
+/// Morris screening: a quantity that cannot act on the cohort (alemtuzumab clearance when only cladribine is
+/// given) has no effect at all — the cohorts share their patients — while cladribine's potency has a large one.
+#[test]
+fn screening_finds_what_the_answer_depends_on_and_not_what_it_does_not() {
+    use lymphosim::calibration::screening::{morris, ScreeningSpec};
+    let spec = ScreeningSpec {
+        params: ["alem_clearance_l_per_day", "clad_zref"]
+            .iter()
+            .map(|n| FitParam::parse(n).unwrap())
+            .collect(),
+        range: 2.0,
+        trajectories: 3,
+        regimen: lymphosim::cohort::ArmRegimen::Preset {
+            name: "cladribine-label".into(),
+            interval_months: 0.0,
+        },
+        patients: 60,
+        seed: 7,
+        horizon_years: 3.0,
+    };
+    let e = morris(&spec, &ParamSet::shipped()).unwrap();
+    assert_eq!(e[0].mu_star, [0.0; 3], "{:?}", e[0]);
+    assert!(e[1].mu_star[0] > 0.05 && e[1].mu_star[2] > 10.0, "{:?}", e[1]);
+    let bad = ScreeningSpec {
+        range: 0.5,
+        ..spec.clone()
+    };
+    assert!(morris(&bad, &ParamSet::shipped())
+        .unwrap_err()
+        .to_string()
+        .contains("range"));
+}
