@@ -272,7 +272,10 @@ pub(super) fn calibrate(a: &CalibrateArgs) -> anyhow::Result<()> {
             .expect("valid template"),
     );
     let best = std::sync::Mutex::new(f64::INFINITY);
+    let t0 = std::time::Instant::now();
+    let evaluations = std::sync::atomic::AtomicU64::new(0);
     let r = calibrate_observed(&spec, &start, &fit, a.max_iters, a.restarts, &|loss| {
+        evaluations.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut b = best.lock().unwrap_or_else(|e| e.into_inner());
         if loss < *b {
             *b = loss;
@@ -296,8 +299,12 @@ pub(super) fn calibrate(a: &CalibrateArgs) -> anyhow::Result<()> {
     };
     let w = write_atomic(&a.out, set.to_toml().as_bytes())?;
     println!(
-        "loss {:.3} -> {:.3} after {} Nelder-Mead iterations",
-        r.loss_initial, r.loss_final, r.iterations
+        "loss {:.3} -> {:.3} after {} Nelder-Mead iterations ({} loss evaluations in {:.0} s)",
+        r.loss_initial,
+        r.loss_final,
+        r.iterations,
+        evaluations.into_inner(),
+        t0.elapsed().as_secs_f64()
     );
     println!(
         "{:<40} {:>12} {:>12} {:>12}   (loss with the value changed by -20 % / +20 %)",
