@@ -388,15 +388,7 @@ pub(super) fn plot(dir: &Path) -> anyhow::Result<()> {
     let mut drawn = Vec::new();
     if state.exists() {
         let st = report::read_state(dir)?;
-        let set = match st.params_toml.as_str() {
-            "" => lymphosim::population::paramset::ParamSet::shipped(),
-            t => lymphosim::population::paramset::ParamSet::from_toml(t)
-                .context("the parameter set stored in state.json")?,
-        };
-        let mut scenario =
-            scenario::parse_with(&st.scenario_text, &set).context("the scenario stored in state.json")?;
-        scenario.spec.patients = st.patients;
-        scenario.spec.seed = st.seed;
+        let (scenario, _) = stored_study(&st)?;
         let summary = report::summarise(&scenario, &st.arms);
         let lln = scenario.spec.outcomes.scale.lln();
         for (i, arm) in st.arms.iter().enumerate().filter(|(_, a)| a.patients > 0) {
@@ -423,6 +415,21 @@ pub(super) fn plot(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The study a `state.json` was run from: its scenario text with its parameter set (the shipped set for states
+/// written before the set was stored), patients and seed.
+fn stored_study(st: &report::RunState) -> anyhow::Result<(Scenario, lymphosim::population::paramset::ParamSet)> {
+    let set = match st.params_toml.as_str() {
+        "" => lymphosim::population::paramset::ParamSet::shipped(),
+        t => {
+            lymphosim::population::paramset::ParamSet::from_toml(t).context("the parameter set stored in state.json")?
+        }
+    };
+    let mut scenario = scenario::parse_with(&st.scenario_text, &set).context("the scenario stored in state.json")?;
+    scenario.spec.patients = st.patients;
+    scenario.spec.seed = st.seed;
+    Ok((scenario, set))
+}
+
 pub(super) fn merge(a: &MergeArgs) -> anyhow::Result<()> {
     let same = |x: &Path, y: &Path| match (x.canonicalize(), y.canonicalize()) {
         (Ok(x), Ok(y)) => x == y,
@@ -437,16 +444,7 @@ pub(super) fn merge(a: &MergeArgs) -> anyhow::Result<()> {
     }
     let states: Vec<_> = a.dirs.iter().map(|d| report::read_state(d)).collect::<Result<_, _>>()?;
     let merged = report::merge_states(&states)?;
-    let set = if merged.params_toml.is_empty() {
-        lymphosim::population::paramset::ParamSet::shipped()
-    } else {
-        lymphosim::population::paramset::ParamSet::from_toml(&merged.params_toml)
-            .context("the parameter set stored in state.json")?
-    };
-    let mut scenario =
-        scenario::parse_with(&merged.scenario_text, &set).context("the scenario stored in state.json")?;
-    scenario.spec.patients = merged.patients;
-    scenario.spec.seed = merged.seed;
+    let (scenario, set) = stored_study(&merged)?;
     let out = ResultDir::begin(&a.out)?;
     let summary = report::write_results(out.path(), &scenario, &merged.arms, None)?;
     report::write_state(out.path(), &merged)?;

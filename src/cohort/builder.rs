@@ -91,18 +91,23 @@ pub struct Cohort {
 impl Cohort {
     /// A study of `population` with every default and no arm yet.
     pub fn new(population: PopulationModel) -> Self {
+        Cohort::from_spec(CohortSpec {
+            arms: Vec::new(),
+            population,
+            patients: DEFAULT_PATIENTS,
+            seed: DEFAULT_SEED,
+            horizon_days: DEFAULT_HORIZON_YEARS * DAYS_PER_YEAR,
+            band_step_days: DEFAULT_BAND_STEP_DAYS,
+            outcomes: OutcomeConfig::default(),
+            sim: SimOptions::default(),
+            noise_cv: 0.0,
+        })
+    }
+
+    /// A study from a complete specification (arms as run).
+    pub fn from_spec(spec: CohortSpec) -> Self {
         Cohort {
-            spec: CohortSpec {
-                arms: Vec::new(),
-                population,
-                patients: DEFAULT_PATIENTS,
-                seed: DEFAULT_SEED,
-                horizon_days: DEFAULT_HORIZON_YEARS * DAYS_PER_YEAR,
-                band_step_days: DEFAULT_BAND_STEP_DAYS,
-                outcomes: OutcomeConfig::default(),
-                sim: SimOptions::default(),
-                noise_cv: 0.0,
-            },
+            spec,
             sweep: None,
             bound: None,
             reference: None,
@@ -111,14 +116,6 @@ impl Cohort {
             per_patient: false,
             shard: Shard::ALL,
             progress: None,
-        }
-    }
-
-    /// A study from a complete specification (arms as run).
-    pub fn from_spec(spec: CohortSpec) -> Self {
-        Cohort {
-            spec,
-            ..Cohort::new(PopulationModel::reference_v1())
         }
     }
 
