@@ -37,6 +37,7 @@ fn main() -> lymphosim::Result<()> {
     regimen.courses[1].gate = Some(Gate {
         observable: Count::Cd4,
         min_cells_per_ul: 250.0,
+        resume_cells_per_ul: None,
         recheck_every_days: months(1.0),
         max_delay_days: months(12.0),
         on_fail: OnFail::Stop,

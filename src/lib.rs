@@ -76,7 +76,9 @@ pub mod prelude {
     pub use crate::population::rng::patient_rng;
     pub use crate::population::{Patient, PopulationModel};
     pub use crate::regimen::presets::{self, PresetOptions};
-    pub use crate::regimen::{Course, Dose, Drug, Gate, LabelRules, OnFail, Regimen, Route, Start};
+    pub use crate::regimen::{
+        Course, Dose, Drug, Gate, LabelRules, OnFail, Regimen, Route, Rules, Start, TrialProtocol,
+    };
     pub use crate::simulate::{simulate, solve, Observer, PkForm, Problem, RunRecord, SimOptions, Trajectory};
     pub use crate::solver::{Method, SolverOptions};
 }

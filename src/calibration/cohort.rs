@@ -7,7 +7,7 @@
 //! | fraction with worst grade 4 at any time | P(grade 4) |
 //! | grade distribution … (G0/…/G4) at day t | share of patients in each grade on day t; within tolerance when every component is |
 //!
-//! The CLARITY targets use the `clarity` scenario (CLARITY schedule, label rules, 2 years); the alemtuzumab
+//! The CLARITY targets use the `clarity` scenario (CLARITY schedule under the trial's own protocol, 2 years); the alemtuzumab
 //! targets the `alemtuzumab` scenario. Other targets are left to [`super::typical`].
 
 use super::targets::{lln_of, Setting, Statistic, Target, TargetValue, Tolerance};

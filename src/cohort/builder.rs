@@ -29,7 +29,7 @@ use super::{run_cohort, Arm, ArmRegimen, CohortResult, CohortSpec, Shard};
 use crate::error::{Error, Result};
 use crate::outcome::OutcomeConfig;
 use crate::population::{Patient, PopulationModel};
-use crate::regimen::{LabelRules, Regimen, RegimenError};
+use crate::regimen::{LabelRules, Regimen, RegimenError, Rules};
 use crate::simulate::{SimOptions, MAX_HORIZON_DAYS, MAX_LAB_NOISE_CV};
 use crate::units::DAYS_PER_YEAR;
 
@@ -124,7 +124,7 @@ impl Cohort {
         self.spec.arms.push(Arm {
             name: name.into(),
             regimen: regimen.into_arm_regimen(),
-            label_rules: None,
+            rules: None,
             param_factors: Vec::new(),
             sweep: None,
         });
@@ -134,13 +134,20 @@ impl Cohort {
 
     /// Puts the cladribine label's lymphocyte rules on the last arm added (the reference arm if it was added
     /// last; no effect before the first arm).
-    pub fn label_rules(mut self, rules: LabelRules) -> Self {
+    pub fn label_rules(self, rules: LabelRules) -> Self {
+        self.rules(Rules::Label(rules))
+    }
+
+    /// Puts lymphocyte rules — the label's, or a trial's protocol ([`crate::regimen::TrialProtocol`]) — on the
+    /// last arm added (as [`Cohort::label_rules`]).
+    pub fn rules(mut self, rules: impl Into<Rules>) -> Self {
+        let rules = rules.into();
         let last = match self.reference.as_mut() {
             Some(r) if self.reference_last => Some(r),
             _ => self.spec.arms.last_mut(),
         };
         if let Some(a) = last {
-            a.label_rules = Some(rules);
+            a.rules = Some(rules);
         }
         self
     }
@@ -163,7 +170,7 @@ impl Cohort {
         self.reference = Some(Arm {
             name: name.into(),
             regimen: regimen.into_arm_regimen(),
-            label_rules: None,
+            rules: None,
             param_factors: Vec::new(),
             sweep: None,
         });

@@ -26,7 +26,7 @@ use crate::outcome::{self, OutcomeConfig, OutcomeTracker, PatientOutcome};
 use crate::population::rng::patient_rng;
 use crate::population::{Patient, PopulationModel};
 use crate::regimen::presets::{self, PresetOptions};
-use crate::regimen::{LabelRules, Regimen, RegimenError};
+use crate::regimen::{Regimen, RegimenError, Rules};
 use crate::simulate::{daily_grid, solve, Problem, SimOptions};
 use summary::ArmAccumulator;
 
@@ -99,8 +99,8 @@ pub struct Arm {
     pub name: String,
     /// The regimen.
     pub regimen: ArmRegimen,
-    /// The cladribine label's lymphocyte rules, if applied.
-    pub label_rules: Option<LabelRules>,
+    /// The lymphocyte rules the arm runs under (the label's, or a trial's protocol), if any.
+    pub rules: Option<Rules>,
     /// Model parameters scaled in this arm: (name, factor). A sweep over a parameter sets its typical value
     /// to `factor ×` the population's; each patient's value is scaled by the same factor, so the patient keeps
     /// its own random effect.
@@ -123,7 +123,7 @@ impl Arm {
             ArmRegimen::Fixed(r) => r.clone(),
             ArmRegimen::PerPatient(f) => f(patient)?,
         };
-        match &self.label_rules {
+        match &self.rules {
             Some(rules) => rules.apply(r),
             None => Ok(r),
         }

@@ -34,8 +34,12 @@ pub const MAX_GATE_DAYS: f64 = 36525.0;
 pub struct Gate {
     /// The count checked.
     pub observable: Count,
-    /// The course may start if the (measured) count is at least this (cells/µL).
+    /// The course may start if the (measured) count is at least this (cells/µL) at its first visit.
     pub min_cells_per_ul: f64,
+    /// Once the course has been held, the count it must reach at a later visit (cells/µL; at least
+    /// `min_cells_per_ul`). `None`: the same as `min_cells_per_ul`. A trial protocol that holds dosing at grade 3
+    /// "until resolution to grade 0 or 1" has `min` 500 and `resume` 800.
+    pub resume_cells_per_ul: Option<f64>,
     /// Days between re-checks while the count fails (from [`MIN_RECHECK_DAYS`] to [`MAX_GATE_DAYS`]).
     pub recheck_every_days: f64,
     /// Longest delay allowed (days, 0 to [`MAX_GATE_DAYS`]).
@@ -59,6 +63,15 @@ impl Gate {
                 "a finite count >= 0 cells/uL",
             ));
         }
+        if let Some(r) = self.resume_cells_per_ul {
+            if !(r.is_finite() && r >= self.min_cells_per_ul) {
+                return Err(bad(
+                    "resume_cells_per_ul",
+                    r,
+                    "a finite count >= min_cells_per_ul (a held course resumes at a count at least as high)",
+                ));
+            }
+        }
         if !(self.recheck_every_days.is_finite()
             && (MIN_RECHECK_DAYS..=MAX_GATE_DAYS).contains(&self.recheck_every_days))
         {
@@ -76,6 +89,15 @@ impl Gate {
             ));
         }
         Ok(())
+    }
+
+    /// The count a visit must reach: `min_cells_per_ul` at the first visit, the resume level at later ones.
+    pub fn threshold(&self, first_visit: bool) -> f64 {
+        if first_visit {
+            self.min_cells_per_ul
+        } else {
+            self.resume_cells_per_ul.unwrap_or(self.min_cells_per_ul)
+        }
     }
 }
 
@@ -126,6 +148,7 @@ impl LabelRules {
         regimen.courses[y1].gate = Some(Gate {
             observable: Count::Alc,
             min_cells_per_ul: self.lln,
+            resume_cells_per_ul: None,
             recheck_every_days: self.recheck_every_days,
             max_delay_days: self.year1_max_wait_days,
             on_fail: OnFail::Stop,
@@ -134,6 +157,7 @@ impl LabelRules {
             regimen.courses[y2].gate = Some(Gate {
                 observable: Count::Alc,
                 min_cells_per_ul: self.year2_min_alc,
+                resume_cells_per_ul: None,
                 recheck_every_days: self.recheck_every_days,
                 max_delay_days: self.year2_max_delay_days,
                 on_fail: OnFail::Stop,
@@ -141,6 +165,87 @@ impl LabelRules {
         }
         regimen.validate_gates()?;
         Ok(regimen)
+    }
+}
+
+/// A trial protocol's lymphocyte rules for cladribine, as distinct from the label's: every cycle is held while
+/// the ALC is at grade 3 or worse, and given once it is back at grade 0–1.
+///
+/// The CLARITY protocol (Giovannoni et al., N Engl J Med 2010;362:416–26, supplementary appendix, "protocol for
+/// the management of hematological events"): a grade-3 event attributable to the study drug interrupted
+/// treatment until it resolved to grade 0 or 1, and could be repeated. The label's year-2 rule (ALC ≥ 800 before
+/// year 2, postponed up to 6 months) came after CLARITY (Terranova et al., Clin Pharmacokinet 2019;58:325–33), so
+/// the trial dosed patients at grade 2 whom the label would hold. The appendix excerpt does not give the longest
+/// interruption; [`TrialProtocol::clarity`] assumes 6 months, then discontinuation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrialProtocol {
+    /// A cycle is held when the ALC at its planned start is below this (cells/µL): 500, the grade-3 limit.
+    pub hold_below: f64,
+    /// A held cycle is given once the ALC reaches this (cells/µL): 800, the grade-1 limit.
+    pub resume_at: f64,
+    /// Interval between visits while a cycle is held (days): 4 weeks, the trial's haematology spacing.
+    pub recheck_every_days: f64,
+    /// Longest interruption (days) before treatment is discontinued \[assumption: 6 months\].
+    pub max_delay_days: f64,
+}
+
+impl TrialProtocol {
+    /// The CLARITY protocol's numbers (see the type's documentation).
+    pub fn clarity() -> Self {
+        TrialProtocol {
+            hold_below: 500.0,
+            resume_at: 800.0,
+            recheck_every_days: 28.0,
+            max_delay_days: months(6.0),
+        }
+    }
+
+    /// Puts the hold-and-resume gate on every cladribine course (cycle) of `regimen`.
+    pub fn apply(&self, mut regimen: Regimen) -> Result<Regimen, RegimenError> {
+        let gate = Gate {
+            observable: Count::Alc,
+            min_cells_per_ul: self.hold_below,
+            resume_cells_per_ul: Some(self.resume_at),
+            recheck_every_days: self.recheck_every_days,
+            max_delay_days: self.max_delay_days,
+            on_fail: OnFail::Stop,
+        };
+        for c in regimen.courses.iter_mut().filter(|c| c.course.drug == Drug::Cladribine) {
+            c.gate = Some(gate);
+        }
+        regimen.validate_gates()?;
+        Ok(regimen)
+    }
+}
+
+/// The lymphocyte rules an arm runs under: the label's, or a trial's own protocol.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Rules {
+    /// The MAVENCLAD label ([`LabelRules`]): what a clinic applies, and what a switch question is asked under.
+    Label(LabelRules),
+    /// A trial's protocol ([`TrialProtocol`]): what a published trial cohort was treated under.
+    Trial(TrialProtocol),
+}
+
+impl Rules {
+    /// Puts the rules' gates on `regimen`.
+    pub fn apply(&self, regimen: Regimen) -> Result<Regimen, RegimenError> {
+        match self {
+            Rules::Label(r) => r.apply(regimen),
+            Rules::Trial(t) => t.apply(regimen),
+        }
+    }
+}
+
+impl From<LabelRules> for Rules {
+    fn from(r: LabelRules) -> Self {
+        Rules::Label(r)
+    }
+}
+
+impl From<TrialProtocol> for Rules {
+    fn from(t: TrialProtocol) -> Self {
+        Rules::Trial(t)
     }
 }
 

@@ -19,7 +19,7 @@ pub mod presets;
 pub mod weight_band;
 
 pub use crate::model::Count;
-pub use gate::{Gate, LabelRules, OnFail, MAX_GATE_DAYS, MIN_RECHECK_DAYS};
+pub use gate::{Gate, LabelRules, OnFail, Rules, TrialProtocol, MAX_GATE_DAYS, MIN_RECHECK_DAYS};
 
 use std::fmt;
 

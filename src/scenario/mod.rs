@@ -12,7 +12,9 @@ use crate::model::GradeScale;
 use crate::outcome::{OutcomeConfig, Recovery, Reference, Threshold};
 use crate::population::paramset::ParamSet;
 use crate::population::{Covariates, PopulationModel, Variability};
-use crate::regimen::{presets, Count, Course, Dose, Drug, Gate, LabelRules, OnFail, Regimen, Route, Start};
+use crate::regimen::{
+    presets, Count, Course, Dose, Drug, Gate, LabelRules, OnFail, Regimen, Route, Rules, Start, TrialProtocol,
+};
 use crate::simulate::{PkForm, SimOptions};
 use crate::solver::{Method, SolverOptions};
 use crate::units::{hours, months, years, DAYS_PER_MONTH};
@@ -261,9 +263,18 @@ fn course(path: &str, c: &RawCourse) -> Result<(Start, Course, Option<Gate>), Sc
                 (0.0..=crate::model::MAX_CELLS_PER_UL).contains(&g.min),
                 "a count in cells/uL, 0 to 20000 (cells/L are 10^6 times larger)",
             )?;
+            if let Some(r) = g.resume {
+                finite(
+                    &format!("{gp}.resume"),
+                    r,
+                    (g.min..=crate::model::MAX_CELLS_PER_UL).contains(&r),
+                    "a count in cells/uL from the gate's min to 20000 (a held course resumes at a count at least as high)",
+                )?;
+            }
             Some(Gate {
                 observable,
                 min_cells_per_ul: g.min,
+                resume_cells_per_ul: g.resume,
                 recheck_every_days: months(recheck),
                 max_delay_days: months(g.max_delay_months),
                 on_fail,
@@ -415,6 +426,31 @@ fn validate(raw: RawScenario, set: &ParamSet) -> Result<Scenario, ScenarioError>
         (0.0..=crate::simulate::MAX_LAB_NOISE_CV).contains(&r.noise_cv.unwrap_or(0.0)),
         "a coefficient of variation in [0, 1]",
     )?;
+    let rules = match r.protocol.as_deref() {
+        None | Some("label") => Rules::Label(rules),
+        Some("clarity") => {
+            for (field, given) in [
+                ("rules.year1_max_wait_months", r.year1_max_wait_months.is_some()),
+                ("rules.year2_min_alc", r.year2_min_alc.is_some()),
+                ("rules.year2_max_delay_months", r.year2_max_delay_months.is_some()),
+                ("rules.visit_every_months", r.visit_every_months.is_some()),
+            ] {
+                if given {
+                    return Err(err(
+                        field,
+                        "is a number of the label's rules; protocol = \"clarity\" has its own (docs/cohort.md)",
+                    ));
+                }
+            }
+            Rules::Trial(TrialProtocol::clarity())
+        }
+        Some(other) => {
+            return Err(err(
+                "rules.protocol",
+                format!("must be \"label\" or \"clarity\", got {other:?}"),
+            ))
+        }
+    };
     let label_default = r.label.unwrap_or(true);
 
     // Population: the parameter set, with the file's overrides.
@@ -523,7 +559,7 @@ fn validate(raw: RawScenario, set: &ParamSet) -> Result<Scenario, ScenarioError>
         arms.push(Arm {
             name: a.name.clone(),
             regimen,
-            label_rules: label.then_some(rules),
+            rules: label.then_some(rules),
             param_factors: Vec::new(),
             sweep: None,
         });
@@ -571,7 +607,7 @@ fn validate(raw: RawScenario, set: &ParamSet) -> Result<Scenario, ScenarioError>
                         name: preset,
                         interval_months: 0.0,
                     },
-                    label_rules: label.then_some(rules),
+                    rules: label.then_some(rules),
                     param_factors: Vec::new(),
                     sweep: None,
                 });

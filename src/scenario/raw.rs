@@ -50,6 +50,8 @@ pub(super) struct RawOutcomes {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRules {
     pub(super) label: Option<bool>,
+    /// `"label"` (the default) or `"clarity"` (the CLARITY trial's own protocol).
+    pub(super) protocol: Option<String>,
     pub(super) year1_max_wait_months: Option<f64>,
     pub(super) year2_min_alc: Option<f64>,
     pub(super) year2_max_delay_months: Option<f64>,
@@ -101,6 +103,8 @@ pub(super) struct RawCourse {
 pub(super) struct RawGate {
     pub(super) observable: String,
     pub(super) min: f64,
+    /// A held course resumes only at this count (cells/µL; default `min`).
+    pub(super) resume: Option<f64>,
     pub(super) recheck_months: Option<f64>,
     pub(super) max_delay_months: f64,
     pub(super) on_fail: Option<OnFail>,

@@ -117,7 +117,7 @@ where
                 } else {
                     truth
                 };
-                if measured >= gate.min_cells_per_ul {
+                if measured >= gate.threshold(visit == first_check) {
                     start = Some(visit);
                     break;
                 }

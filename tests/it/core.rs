@@ -128,6 +128,7 @@ fn a_fixed_course_overtaken_by_a_delay_is_moved_whole() {
     r.courses[1].gate = Some(Gate {
         observable: Count::Alc,
         min_cells_per_ul: 800.0,
+        resume_cells_per_ul: None,
         recheck_every_days: 30.0,
         max_delay_days: 400.0,
         on_fail: OnFail::Stop,
@@ -283,6 +284,7 @@ fn out_of_range_inputs_name_the_field() {
     r.courses[0].gate = Some(Gate {
         observable: Count::Alc,
         min_cells_per_ul: 800.0,
+        resume_cells_per_ul: None,
         recheck_every_days: 1e-300,
         max_delay_days: 100.0,
         on_fail: OnFail::Stop,
@@ -296,4 +298,47 @@ fn out_of_range_inputs_name_the_field() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("threads"), "{e}");
+}
+
+/// A trial protocol's gate holds at one count and resumes at a higher one: a cladribine week 60 days after
+/// alemtuzumab under the CLARITY protocol (hold below 500, give at ≥ 800, visits every 28 days) is held at the
+/// first visit, and given at the first visit with ALC ≥ 800 — not at an earlier one with ALC in [500, 800).
+#[test]
+fn trial_protocol_holds_at_grade_3_and_resumes_at_grade_1() {
+    let r = Regimen::default()
+        .with(
+            Start::AtDay(0.0),
+            Course::infusion_daily("alem", Drug::Alemtuzumab, 5, 12.0, 1.0 / 6.0),
+        )
+        .with(
+            Start::AtDay(60.0),
+            Course::oral_daily("c1", Drug::Cladribine, &[10.0; 5]),
+        );
+    let protocol = TrialProtocol::clarity();
+    let r = protocol.apply(r).unwrap();
+    let gate = r.courses[1].gate.unwrap();
+    assert_eq!((gate.min_cells_per_ul, gate.resume_cells_per_ul), (500.0, Some(800.0)));
+    assert!(r.courses[0].gate.is_none(), "alemtuzumab is not gated");
+    let model = Model::shipped();
+    let t = simulate(&Problem::new(model.clone(), r, 900.0).unwrap(), &SimOptions::default()).unwrap();
+    let alc = |day: f64| {
+        let k = t.days.iter().position(|d| *d == day).unwrap();
+        model.observe(&t.states[k]).alc
+    };
+    let c = t.run.courses[1];
+    assert_eq!(c.fate, CourseFate::Delayed, "{c:?}");
+    let start = c.start.unwrap();
+    assert!(alc(60.0) < 500.0);
+    assert!(alc(start) >= 800.0, "given at ALC {}", alc(start));
+    let visits: Vec<f64> = (0..c.visits).map(|k| 60.0 + 28.0 * k as f64).collect();
+    assert_eq!(*visits.last().unwrap(), start);
+    for &v in &visits[..visits.len() - 1] {
+        assert!(alc(v) < 800.0, "held at ALC {} on day {v}", alc(v));
+    }
+    // The hysteresis matters here: some held visit had ALC >= 500, where a single 500 threshold would have dosed.
+    assert!(
+        visits[1..visits.len() - 1].iter().any(|&v| alc(v) >= 500.0),
+        "no held visit between 500 and 800: {:?}",
+        visits.iter().map(|&v| alc(v)).collect::<Vec<_>>()
+    );
 }

@@ -62,6 +62,7 @@ fn regimen(specs: &[CourseSpec], first_day: f64) -> Regimen {
         r.courses[i].gate = c.gate.map(|(min, recheck, max_delay)| Gate {
             observable: Count::Alc,
             min_cells_per_ul: min,
+            resume_cells_per_ul: None,
             recheck_every_days: recheck,
             max_delay_days: max_delay,
             on_fail: if min > 1200.0 { OnFail::Proceed } else { OnFail::Stop },

@@ -125,6 +125,9 @@ fn malformed_scenarios_name_their_field() {
         (format!("{}\n[[arms]]\nname = \"a\"\npreset = \"untreated\"\n", with("", "")), "arms[1].name"),
         ("name = \"t\"\n[sweep]\nparameter = \"interval_months\"\nvalues = [6]\n[[arms]]\nname = \"a\"\npreset = \"cladribine-label\"\n".into(), "arms[0]"),
         ("name = \"t\"\n[[arms]\n".into(), "<file>"),
+        (with("[rules]\nprotocol = \"care-ms\"", ""), "rules.protocol"),
+        (with("[rules]\nprotocol = \"clarity\"\nyear2_min_alc = 800", ""), "rules.year2_min_alc"),
+        ("name = \"t\"\n[[arms]]\nname = \"a\"\n[[arms.courses]]\ndrug = \"cladribine\"\ndoses_mg = [10]\ngate = { observable = \"ALC\", min = 800, resume = 500, max_delay_months = 6 }\n".into(), "arms[0].courses[0].gate.resume"),
     ];
     assert!(cases.len() >= 20);
     for (text, field) in &cases {
@@ -170,6 +173,18 @@ fn arbitrary_toml_never_panics_the_loader() {
 
 /// A swept arm keeps its base arm's name as a field, whatever the name holds ("late switch" stays "late switch"),
 /// and the report carries the reference arm and evaluates the bound from every longer value on.
+/// `protocol = "clarity"` puts the trial's hold-and-resume gate on every cladribine cycle; the default is the label.
+#[test]
+fn a_trial_protocol_is_a_choice_of_rules() {
+    use lymphosim::regimen::{Rules, TrialProtocol};
+    let s = parse(&with("[rules]\nprotocol = \"clarity\"", "")).unwrap();
+    assert_eq!(s.spec.arms[0].rules, Some(Rules::Trial(TrialProtocol::clarity())));
+    let s = parse(BASE).unwrap();
+    assert!(matches!(s.spec.arms[0].rules, Some(Rules::Label(_))));
+    let s = parse(&with("[rules]\nprotocol = \"clarity\"\nlabel = false", "")).unwrap();
+    assert_eq!(s.spec.arms[0].rules, None);
+}
+
 #[test]
 fn a_sweep_knows_its_base_arm_and_reference() {
     let text = "name = \"t\"\npatients = 24\nhorizon_years = 4\n[[arms]]\nname = \"late switch\"\npreset = \"sequence\"\n\
