@@ -41,6 +41,44 @@ pub struct LossSpec {
     pub sim: SimOptions,
     /// Weights of single targets by id (default 1): a target a study cares about more can count more.
     pub weights: Vec<(String, f64)>,
+    /// How a target's deviation becomes loss.
+    pub loss: LossKind,
+}
+
+/// How a target's normalised deviation `d` (in tolerance units, capped at 10) becomes its loss term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LossKind {
+    /// `d²`: every target pulls toward its centre, and crossing into the tolerance earns nothing by itself
+    /// (the loss the v1 and v2 sets were fitted with).
+    #[default]
+    Squared,
+    /// `d²`, plus 1 for a target outside its tolerance (as the report says it is): a fit that brings a target
+    /// inside gains a whole unit, so it prefers meeting more targets to centring those already met.
+    Inside,
+}
+
+impl std::str::FromStr for LossKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "squared" => Ok(LossKind::Squared),
+            "inside" => Ok(LossKind::Inside),
+            other => Err(Error::invalid("loss", other, "must be `squared` or `inside`")),
+        }
+    }
+}
+
+impl LossKind {
+    /// The loss term of a comparison (0 when not evaluated).
+    pub fn term(self, c: &Comparison) -> f64 {
+        signed_deviation(c).map_or(0.0, |d| {
+            let d = d.abs().min(CAP);
+            match self {
+                LossKind::Squared => d * d,
+                LossKind::Inside => d * d + if c.within == Some(false) { 1.0 } else { 0.0 },
+            }
+        })
+    }
 }
 
 impl LossSpec {
@@ -112,9 +150,9 @@ pub fn signed_deviation(c: &Comparison) -> Option<f64> {
     Some(d)
 }
 
-/// Squared normalised deviation of one comparison (0 when not evaluated): the loss term.
+/// Squared normalised deviation of one comparison (0 when not evaluated): the [`LossKind::Squared`] term.
 pub fn contribution(c: &Comparison) -> f64 {
-    signed_deviation(c).map_or(0.0, |d| d.abs().min(CAP).powi(2))
+    LossKind::Squared.term(c)
 }
 
 /// Evaluates every target for a parameter set; returns the loss and the comparisons.
@@ -129,7 +167,7 @@ pub fn evaluate(spec: &LossSpec, set: &ParamSet) -> Result<(f64, Vec<Comparison>
             }
         }
     }
-    let loss = rows.iter().map(|c| spec.weight(&c.target.id) * contribution(c)).sum();
+    let loss = rows.iter().map(|c| spec.weight(&c.target.id) * spec.loss.term(c)).sum();
     Ok((loss, rows))
 }
 

@@ -101,9 +101,10 @@ struct CalibrateArgs {
     /// (default: the shipped calibrated v2 set).
     #[arg(long, value_name = "FILE.toml")]
     start: Option<String>,
-    /// Model variant of the fitted set (default: the start set's): v1, or v2 (v1 plus the impairment signal that
+    /// Model variant of the fitted set (default: the start set's): v1; v2 (v1 plus the impairment signal that
     /// suppresses lymphopenia-induced T-cell proliferation after cladribine; `clad_prolif_inhibition` starts at
-    /// 10 when the start set has it at 0).
+    /// 10 when the start set has it at 0); or v3 (v2 plus the memory T cells' shared niche and post-depletion set
+    /// point; they start at 0.5, 0.9 and CV 0.2 when the start set has them neutral).
     #[arg(long)]
     model: Option<String>,
     /// Patients per cohort for cohort targets (0: typical-patient targets only).
@@ -121,6 +122,10 @@ struct CalibrateArgs {
     /// Weight of one target in the loss, as ID=WEIGHT (default 1); repeat for several.
     #[arg(long = "weight", value_name = "ID=W")]
     weights: Vec<String>,
+    /// Loss: `squared` (squared deviation in tolerance units, as the v1 and v2 sets were fitted) or `inside`
+    /// (the same plus 1 for every target outside its tolerance, so the fit prefers meeting more targets).
+    #[arg(long, default_value = "squared")]
+    loss: String,
     /// Output parameter set.
     #[arg(
         long,

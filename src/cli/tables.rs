@@ -220,28 +220,33 @@ pub(super) fn calibrate(a: &CalibrateArgs) -> anyhow::Result<()> {
         }
     }
     let mut start = super::load_params(a.start.as_deref())?;
-    match a.model.as_deref().unwrap_or(start.model.as_str()) {
-        "v1" if start.typical.clad_prolif_inhibition != 0.0 => anyhow::bail!(
-            "--model v1: the start set has clad_prolif_inhibition = {} (a v2 parameter); use --model v2",
-            start.typical.clad_prolif_inhibition
-        ),
-        "v1" => start.model = "v1".into(),
-        "v2" => {
-            start.model = "v2".into();
-            if start.typical.clad_prolif_inhibition == 0.0 {
-                start.typical.clad_prolif_inhibition = lymphosim::population::paramset::V2_FIRST_GUESS_INHIBITION;
+    let model = a.model.clone().unwrap_or_else(|| start.model.clone());
+    start
+        .promote(&model)
+        .map_err(|e| anyhow::anyhow!("--model {model}: the start set: {e}"))?;
+    let later = |f: &FitParam, from: &str| {
+        let n = f.name();
+        match from {
+            "v2" => matches!(n.as_str(), "clad_prolif_inhibition" | "clad_kr_per_day"),
+            _ => matches!(
+                n.as_str(),
+                "memory_niche_share"
+                    | "setpoint_shift"
+                    | "setpoint_rate"
+                    | "nk_marrow_coupling"
+                    | "variability.setpoint_cv"
+            ),
+        }
+    };
+    for from in ["v2", "v3"] {
+        if start.model.as_str() < from {
+            if let Some(f) = fit.iter().find(|f| later(f, from)) {
+                anyhow::bail!("--fit: {} belongs to model {from}; add --model {from}", f.name());
             }
         }
-        other => anyhow::bail!("--model: must be v1 or v2, got {other:?}"),
-    }
-    if start.model == "v1"
-        && fit
-            .iter()
-            .any(|f| matches!(f.name().as_str(), "clad_prolif_inhibition" | "clad_kr_per_day"))
-    {
-        anyhow::bail!("--fit: clad_prolif_inhibition and clad_kr_per_day belong to model v2; add --model v2");
     }
     let spec = LossSpec {
+        loss: a.loss.parse()?,
         targets: ts,
         patients: a.patients,
         seed: a.seed,

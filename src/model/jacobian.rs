@@ -21,6 +21,19 @@ fn homeostasis_slope(x: f64, kappa: f64, hill: f64) -> f64 {
     (1.0 + kappa) / denom - (1.0 + kappa) * kappa * hill * xh / (denom * denom)
 }
 
+/// `dH/dx` of the homeostatic factor `H = (1 + κ)/(1 + κ xⁿ)`.
+#[inline]
+fn homeostasis_derivative(x: f64, kappa: f64, hill: f64) -> f64 {
+    if hill == 1.0 {
+        let denom = 1.0 + kappa * x;
+        -(1.0 + kappa) * kappa / (denom * denom)
+    } else {
+        let x = x.max(0.0);
+        let denom = 1.0 + kappa * x.powf(hill);
+        -(1.0 + kappa) * kappa * hill * x.powf(hill - 1.0) / (denom * denom)
+    }
+}
+
 #[inline]
 fn step_above(x: f64, floor: f64) -> f64 {
     if x > floor {
@@ -65,6 +78,14 @@ impl Model {
         *jac = [[0.0; cell::COUNT]; cell::COUNT];
         let fl = &k.floor;
 
+        let psi = p.memory_niche_share;
+        let target = self.setpoint_target(c[cell::S]);
+        // d target / dS (0 in v1/v2).
+        let dtarget = if p.setpoint_shift == 1.0 {
+            0.0
+        } else {
+            p.setpoint_shift - 1.0
+        };
         let t_rows = [
             (
                 cell::N4,
@@ -73,6 +94,10 @@ impl Model {
                 k.loss_n4,
                 p.clad_kill_n4,
                 p.activation_cd4,
+                k.prolif_m4,
+                p.death_memory_cd4,
+                p.clad_kill_m4,
+                k.niche4,
             ),
             (
                 cell::N8,
@@ -81,23 +106,32 @@ impl Model {
                 k.loss_n8,
                 p.clad_kill_n8,
                 p.activation_cd8,
+                k.prolif_m8,
+                p.death_memory_cd8,
+                p.clad_kill_m8,
+                k.niche8,
             ),
         ];
-        for (i, (n, m, prolif_n, loss_n, kill_n, activation)) in t_rows.into_iter().enumerate() {
-            let (prolif_m, death_m, kill_m) = if i == 0 {
-                (k.prolif_m4, p.death_memory_cd4, p.clad_kill_m4)
-            } else {
-                (k.prolif_m8, p.death_memory_cd8, p.clad_kill_m8)
-            };
+        for (n, m, prolif_n, loss_n, kill_n, activation, prolif_m, death_m, kill_m, niche0) in t_rows {
             jac[n][n] = prolif_n * lip_slope(homeostasis_slope(c[n] / b[n], p.kappa_naive, p.hill_naive))
                 - loss_n
                 - ka_t * step_above(c[n], fl[n])
                 - kill_n * clad;
-            jac[m][n] = activation;
-            jac[m][m] = prolif_m * lip_slope(homeostasis_slope(c[m] / b[m], p.kappa_memory, p.hill_memory))
-                - death_m
-                - ka_t * step_above(c[m], fl[m])
-                - kill_m * clad;
+            // Memory: prolif_m · lip(H(x)) · M with x = (M + ψN) / (T · niche0).
+            let x = super::memory_signal(c[m], c[n], niche0, psi, target);
+            let h = super::homeostasis(x, p.kappa_memory, p.hill_memory);
+            let dh = homeostasis_derivative(x, p.kappa_memory, p.hill_memory);
+            let lip_h = if p.clad_prolif_inhibition == 0.0 {
+                h
+            } else {
+                1.0 + g * (h - 1.0)
+            };
+            let gm = if p.clad_prolif_inhibition == 0.0 { 1.0 } else { g };
+            let dx_dm = 1.0 / (target * niche0);
+            jac[m][n] = activation + prolif_m * c[m] * gm * dh * psi * dx_dm;
+            jac[m][m] =
+                prolif_m * (lip_h + c[m] * gm * dh * dx_dm) - death_m - ka_t * step_above(c[m], fl[m]) - kill_m * clad;
+            jac[m][cell::S] = prolif_m * c[m] * gm * dh * (-x * dtarget / target);
         }
 
         jac[cell::PB][cell::PB] = -p.precursor_recovery - p.clad_kill_pb * clad;
@@ -108,6 +142,7 @@ impl Model {
         jac[cell::BM][cell::BN] = p.activation_b;
         jac[cell::BM][cell::BM] =
             k.prolif_bm - p.death_memory_b - ka_b * step_above(c[cell::BM], fl[cell::BM]) - p.clad_kill_bm * clad;
+        jac[cell::NK][cell::PB] = k.source_nk * p.nk_marrow_coupling;
         jac[cell::NK][cell::NK] = -p.death_nk - ka_nk * step_above(c[cell::NK], fl[cell::NK]) - p.clad_kill_nk * clad;
 
         let lymph = [cell::N4, cell::M4, cell::N8, cell::M8, cell::BN, cell::BM];
@@ -121,6 +156,11 @@ impl Model {
             }
         }
         jac[cell::F][cell::F] = -p.feedback_rate;
+        if p.setpoint_shift != 1.0 {
+            let (f, sp) = (c[cell::F], c[cell::S]);
+            jac[cell::S][cell::F] = if f > 1.0 { p.setpoint_rate * (1.0 - sp) } else { 0.0 };
+            jac[cell::S][cell::S] = -p.setpoint_rate * (f - 1.0).max(0.0);
+        }
     }
 
     /// `∂(cell_rhs)/∂(exposure)` at cell state `c` under exposure `e`.
@@ -139,13 +179,29 @@ impl Model {
             let dg = -ip / (1.0 + ip * r).powi(2);
             let k = &self.k;
             let b = &k.baseline;
-            for (i, prolif, kappa, hill) in [
-                (cell::N4, k.prolif_n4, p.kappa_naive, p.hill_naive),
-                (cell::M4, k.prolif_m4, p.kappa_memory, p.hill_memory),
-                (cell::N8, k.prolif_n8, p.kappa_naive, p.hill_naive),
-                (cell::M8, k.prolif_m8, p.kappa_memory, p.hill_memory),
+            let target = self.setpoint_target(c[cell::S]);
+            let psi = p.memory_niche_share;
+            let x4 = super::memory_signal(c[cell::M4], c[cell::N4], k.niche4, psi, target);
+            let x8 = super::memory_signal(c[cell::M8], c[cell::N8], k.niche8, psi, target);
+            for (i, prolif, x, kappa, hill) in [
+                (
+                    cell::N4,
+                    k.prolif_n4,
+                    c[cell::N4] / b[cell::N4],
+                    p.kappa_naive,
+                    p.hill_naive,
+                ),
+                (cell::M4, k.prolif_m4, x4, p.kappa_memory, p.hill_memory),
+                (
+                    cell::N8,
+                    k.prolif_n8,
+                    c[cell::N8] / b[cell::N8],
+                    p.kappa_naive,
+                    p.hill_naive,
+                ),
+                (cell::M8, k.prolif_m8, x8, p.kappa_memory, p.hill_memory),
             ] {
-                let h = super::homeostasis(c[i] / b[i], kappa, hill);
+                let h = super::homeostasis(x, kappa, hill);
                 out.impairment[i] = prolif * c[i] * (h - 1.0) * dg;
             }
         }
@@ -183,7 +239,7 @@ impl Model {
         out
     }
 
-    /// Writes the Jacobian of [`Model::full_rhs`] (16 × 16, drugs first) at `y` into `jac`. The drug block is
+    /// Writes the Jacobian of [`Model::full_rhs`] (17 × 17, drugs first) at `y` into `jac`. The drug block is
     /// constant (the drug model is linear); the infusion rate does not enter.
     pub fn full_jacobian(&self, y: &FullState, jac: &mut Matrix<FULL>) {
         let p = self.params();
@@ -261,7 +317,7 @@ mod tests {
     /// A depleted, recovering patient with both drugs present, away from every kink.
     fn depleted(m: &Model) -> FullState {
         let mut y = m.initial_state();
-        let factors = [0.3, 0.55, 0.4, 0.6, 0.7, 0.2, 0.35, 0.5, 1.4];
+        let factors = [0.3, 0.55, 0.4, 0.6, 0.7, 0.2, 0.35, 0.5, 1.4, 1.0];
         for (i, f) in factors.iter().enumerate() {
             y[drug::COUNT + i] *= f;
         }
@@ -272,15 +328,25 @@ mod tests {
         y[drug::Z] = 20.0;
         y[drug::D] = 0.8;
         y[drug::R] = 0.5;
+        y[drug::COUNT + cell::S] = 0.4;
         y
     }
 
     #[test]
     fn full_jacobian_matches_central_differences() {
-        for (hill, inhibition) in [(1.0, 0.0), (2.0, 0.0), (1.0, 3.0)] {
+        for (hill, inhibition, psi, shift) in [
+            (1.0, 0.0, 0.0, 1.0),
+            (2.0, 0.0, 0.0, 1.0),
+            (1.0, 3.0, 0.0, 1.0),
+            (1.0, 3.0, 0.6, 0.8),
+            (1.5, 0.0, 1.0, 1.3),
+        ] {
             let mut p = crate::model::ModelParams::reference_v1();
             p.hill_memory = hill;
             p.clad_prolif_inhibition = inhibition;
+            p.memory_niche_share = psi;
+            p.setpoint_shift = shift;
+            p.nk_marrow_coupling = psi / 2.0;
             let m = Model::new(p).unwrap();
             let y = depleted(&m);
             let mut a = [[0.0; FULL]; FULL];
@@ -298,6 +364,8 @@ mod tests {
     fn exposure_partials_match_central_differences() {
         let mut p = crate::model::ModelParams::reference_v1();
         p.clad_prolif_inhibition = 2.5;
+        p.memory_niche_share = 0.7;
+        p.setpoint_shift = 0.85;
         let m = Model::new(p).unwrap();
         let y = depleted(&m);
         let (d, c) = state::split(&y);

@@ -73,6 +73,9 @@ pub(crate) struct Derived {
     pub loss_bn: f64,
     pub prolif_bm: f64,
     pub source_nk: f64,
+    /// Model v3: the memory niches at baseline, `M0 + ψ·N0` for CD4 and CD8 (cells/µL).
+    pub niche4: f64,
+    pub niche8: f64,
     /// Alemtuzumab elimination rate (/day).
     pub kel_a: f64,
     /// Cladribine micro-constants (/day).
@@ -109,6 +112,13 @@ pub(crate) struct Hazards {
 pub(crate) fn homeostasis(x: f64, kappa: f64, hill: f64) -> f64 {
     let xh = if hill == 1.0 { x } else { x.max(0.0).powf(hill) };
     (1.0 + kappa) / (1.0 + kappa * xh)
+}
+
+/// Model v3: the memory T cells' homeostatic signal `x = (M + ψ·N) / (T · niche0)`, where `T = 1 + (s − 1)·S` is
+/// the set point reached so far. In v1/v2 (ψ = 0, s = 1) it is exactly `M / M0`.
+#[inline]
+pub(crate) fn memory_signal(m: f64, n: f64, niche0: f64, psi: f64, target: f64) -> f64 {
+    (m + psi * n) / (target * niche0)
 }
 
 #[inline]
@@ -162,6 +172,7 @@ impl Model {
         baseline[cell::BM] = bm;
         baseline[cell::NK] = p.nk_0;
         baseline[cell::F] = 1.0;
+        baseline[cell::S] = 0.0;
 
         let mut floor = [0.0; cell::COUNT];
         floor[cell::N4] = p.floor_naive_t * n4;
@@ -188,6 +199,8 @@ impl Model {
             loss_bn,
             prolif_bm,
             source_nk: p.death_nk * p.nk_0,
+            niche4: m4 + p.memory_niche_share * n4,
+            niche8: m8 + p.memory_niche_share * n8,
             kel_a: p.alem_clearance_l_per_day / p.alem_volume_l,
             k10: p.clad_clearance_l_per_day() / p.clad_v1_l,
             k12: p.clad_q_l_per_day / p.clad_v1_l,
@@ -234,6 +247,12 @@ impl Model {
             p.death_memory_b,
             p.death_nk,
             p.feedback_rate,
+            // Model v3: the set point's fastest movement, at the largest lymphopenia signal.
+            if p.setpoint_shift == 1.0 {
+                0.0
+            } else {
+                p.setpoint_rate * (p.feedback_max.powf(p.feedback_exponent) - 1.0)
+            },
         ]
         .into_iter()
         .fold(0.0, f64::max)
@@ -317,13 +336,21 @@ impl Model {
         let bm = c[cell::BM];
         let nk = c[cell::NK];
         let f = c[cell::F];
+        let psi = p.memory_niche_share;
+        let target = self.setpoint_target(c[cell::S]);
 
         dc[cell::N4] = k.theta4 + k.prolif_n4 * lip(homeostasis(n4 / b[cell::N4], p.kappa_naive, p.hill_naive)) * n4
             - k.loss_n4 * n4
             - ka_t * above(n4, k.floor[cell::N4])
             - p.clad_kill_n4 * clad * n4;
         dc[cell::M4] = p.activation_cd4 * n4
-            + k.prolif_m4 * lip(homeostasis(m4 / b[cell::M4], p.kappa_memory, p.hill_memory)) * m4
+            + k.prolif_m4
+                * lip(homeostasis(
+                    memory_signal(m4, n4, k.niche4, psi, target),
+                    p.kappa_memory,
+                    p.hill_memory,
+                ))
+                * m4
             - p.death_memory_cd4 * m4
             - ka_t * above(m4, k.floor[cell::M4])
             - p.clad_kill_m4 * clad * m4;
@@ -332,7 +359,13 @@ impl Model {
             - ka_t * above(n8, k.floor[cell::N8])
             - p.clad_kill_n8 * clad * n8;
         dc[cell::M8] = p.activation_cd8 * n8
-            + k.prolif_m8 * lip(homeostasis(m8 / b[cell::M8], p.kappa_memory, p.hill_memory)) * m8
+            + k.prolif_m8
+                * lip(homeostasis(
+                    memory_signal(m8, n8, k.niche8, psi, target),
+                    p.kappa_memory,
+                    p.hill_memory,
+                ))
+                * m8
             - p.death_memory_cd8 * m8
             - ka_t * above(m8, k.floor[cell::M8])
             - p.clad_kill_m8 * clad * m8;
@@ -345,8 +378,13 @@ impl Model {
             - p.death_memory_b * bm
             - ka_b * above(bm, k.floor[cell::BM])
             - p.clad_kill_bm * clad * bm;
-        dc[cell::NK] =
-            k.source_nk - p.death_nk * nk - ka_nk * above(nk, k.floor[cell::NK]) - p.clad_kill_nk * clad * nk;
+        // Model v3: part of NK output comes from the marrow precursors (cNK = 0 in v1/v2: constant output).
+        let nk_source = if p.nk_marrow_coupling == 0.0 {
+            k.source_nk
+        } else {
+            k.source_nk * (1.0 - p.nk_marrow_coupling + p.nk_marrow_coupling * pb)
+        };
+        dc[cell::NK] = nk_source - p.death_nk * nk - ka_nk * above(nk, k.floor[cell::NK]) - p.clad_kill_nk * clad * nk;
         let l = n4 + m4 + n8 + m8 + bn + bm;
         let ratio = if l > 0.0 {
             (k.l0 / l).min(p.feedback_max)
@@ -359,9 +397,26 @@ impl Model {
             ratio.powf(p.feedback_exponent)
         };
         dc[cell::F] = p.feedback_rate * (signal - f);
+        // Model v3: the set point moves while the lymphopenia signal is above baseline; in v1/v2 it never moves.
+        dc[cell::S] = if p.setpoint_shift == 1.0 {
+            0.0
+        } else {
+            p.setpoint_rate * (f - 1.0).max(0.0) * (1.0 - c[cell::S])
+        };
     }
 
-    /// Right-hand side of the full 16-state model.
+    /// Model v3: the memory set point reached at progress `s_state` (`1 + (s − 1)·S`; exactly 1 in v1/v2).
+    #[inline]
+    pub(crate) fn setpoint_target(&self, s_state: f64) -> f64 {
+        let s = self.params.setpoint_shift;
+        if s == 1.0 {
+            1.0
+        } else {
+            1.0 + (s - 1.0) * s_state
+        }
+    }
+
+    /// Right-hand side of the full 17-state model.
     #[inline]
     pub fn full_rhs(&self, y: &FullState, infusion_mg_per_day: f64, dy: &mut FullState) {
         let (d, c) = state::split(y);

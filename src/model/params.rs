@@ -333,6 +333,28 @@ model_params! {
     clad_kill_nk: "kmaxC_NK", "1/day", "[lit ordering] B >> T > NK; value fit", NonNegative = 0.08;
     /// Maximal cladribine kill rate of the marrow B precursor capacity (/day).
     clad_kill_pb: "kmaxC_PB", "1/day", "[lit ordering] B >> T > NK; value fit", NonNegative = 0.5;
+
+    // ---------------------------------------------------------------- model v3: T-cell homeostasis
+    /// Model v3: how much of the naive pool counts in the memory T cells' homeostatic niche, `ψ`. The memory
+    /// proliferation signal reads `(M + ψ·N) / (M0 + ψ·N0)`: 0 is v1/v2 (memory senses only itself); 1 is one
+    /// niche shared with naive cells (IL-7 is consumed by both), so memory expands into the room naive cells
+    /// leave. [v3, lit qualitative: Mackall et al., Nat Rev Immunol 2011;11:330 (IL-7 and T-cell homeostasis);
+    /// memory-dominated reconstitution after alemtuzumab, Cox et al., Eur J Immunol 2005;35:3332; value fit].
+    memory_niche_share: "psi", "1", "[v3, lit qualitative; value fit] 0 in v1/v2", Fraction = 0.0;
+    /// Model v3: the memory T cells' homeostatic set point after a lymphopenia, relative to the pre-treatment
+    /// one, `s` (the typical patient's; it varies between patients, `variability.setpoint_cv`). 1 is v1/v2 (the
+    /// pool returns to where it was). [v3, lit qualitative: long-term plateaus that differ between patients,
+    /// above and below baseline, Hill-Cawthorne et al., J Neurol Neurosurg Psychiatry 2012;83:298; value fit].
+    setpoint_shift: "s", "1", "[v3, lit qualitative; value fit] 1 in v1/v2", Positive = 1.0;
+    /// Model v3: rate at which the set point moves per unit of lymphopenia signal above baseline, `kS`
+    /// (dS/dt = kS · (F − 1)₊ · (1 − S)). [v3, assumption: a deep depletion (F ≈ 2) moves it within weeks;
+    /// unused when `setpoint_shift` is 1].
+    setpoint_rate: "kS", "1/day", "[v3, assumption] unused when s = 1", Positive = 0.05;
+    /// Model v3: share of NK-cell production that comes from the marrow precursor capacity `PB` that cladribine
+    /// depletes, `cNK` (NK source × (1 − cNK + cNK·PB)); 0 in v1/v2 (NK output constant). [v3, lit qualitative:
+    /// NK and B cells share common lymphoid progenitors in the marrow, and NK counts stay low for months after
+    /// cladribine (C30–C31: Stüve et al., Ther Adv Neurol Disord 2019;12:1756286419854986); value fit].
+    nk_marrow_coupling: "cNK", "1", "[v3, lit qualitative; value fit] 0 in v1/v2", Fraction = 0.0;
 }
 
 impl Default for ModelParams {

@@ -1,7 +1,7 @@
 //! Named positions in the state vectors, so that no other module writes `y[7]`.
 //!
-//! The full model has 16 states: 7 drug states followed by 9 cell states. With exact drug propagation only
-//! the 9 cell states are integrated; the drug states are evaluated in closed form.
+//! The full model has 17 states: 7 drug states followed by 10 cell states. With exact drug propagation only
+//! the 10 cell states are integrated; the drug states are evaluated in closed form.
 
 /// Drug states (amounts and effect signals), in order.
 pub mod drug {
@@ -45,20 +45,23 @@ pub mod cell {
     pub const NK: usize = 7;
     /// Shared lymphopenia feedback signal (relative, 1 at baseline).
     pub const F: usize = 8;
+    /// Model v3: how far the memory T-cell set point has moved to its post-depletion value (0 before any
+    /// lymphopenia, → 1 after a deep one; dimensionless; stays 0 in v1 and v2).
+    pub const S: usize = 9;
     /// Number of cell states.
-    pub const COUNT: usize = 9;
+    pub const COUNT: usize = 10;
     /// Short names, in order.
-    pub const NAMES: [&str; COUNT] = ["N4", "M4", "N8", "M8", "PB", "BN", "BM", "NK", "F"];
+    pub const NAMES: [&str; COUNT] = ["N4", "M4", "N8", "M8", "PB", "BN", "BM", "NK", "F", "S"];
 }
 
 /// Number of states of the full model.
 pub const FULL: usize = drug::COUNT + cell::COUNT;
 
-/// The 16-state vector of the full model: drug states first, then cell states.
+/// The 17-state vector of the full model: drug states first, then cell states.
 pub type FullState = [f64; FULL];
 /// The 7 drug states.
 pub type DrugState = [f64; drug::COUNT];
-/// The 9 cell states.
+/// The 10 cell states.
 pub type CellState = [f64; cell::COUNT];
 
 /// Splits a full state into its drug and cell parts.
@@ -78,7 +81,7 @@ pub fn join(d: &DrugState, c: &CellState) -> FullState {
     y
 }
 
-/// Names of all 16 states in full-state order.
+/// Names of all 17 states in full-state order.
 pub fn full_names() -> impl Iterator<Item = &'static str> {
     drug::NAMES.iter().chain(cell::NAMES.iter()).copied()
 }

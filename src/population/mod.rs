@@ -135,6 +135,9 @@ pub struct Variability {
     pub clad_sensitivity_cv: f64,
     /// CV of the extra cladribine sensitivity factor of B cells \[calibrated\].
     pub clad_b_sensitivity_cv: f64,
+    /// Model v3: CV of the post-depletion memory T-cell set point `setpoint_shift` between patients (0 in v1/v2)
+    /// \[v3, calibrated\].
+    pub setpoint_cv: f64,
 }
 
 impl Default for Variability {
@@ -153,13 +156,14 @@ impl Default for Variability {
             marrow_recovery_cv: 0.40,
             clad_sensitivity_cv: 0.40,
             clad_b_sensitivity_cv: 0.40,
+            setpoint_cv: 0.0,
         }
     }
 }
 
 impl Variability {
     /// Names of the scalar settings, as used in scenario files and parameter sets.
-    pub const NAMES: [&'static str; 12] = [
+    pub const NAMES: [&'static str; 13] = [
         "baseline_correlation",
         "naive_fraction_logit_sd",
         "clad_clearance_cv",
@@ -172,6 +176,7 @@ impl Variability {
         "marrow_recovery_cv",
         "clad_sensitivity_cv",
         "clad_b_sensitivity_cv",
+        "setpoint_cv",
     ];
 
     fn slot(&mut self, name: &str) -> Option<&mut f64> {
@@ -188,6 +193,7 @@ impl Variability {
             "marrow_recovery_cv" => &mut self.marrow_recovery_cv,
             "clad_sensitivity_cv" => &mut self.clad_sensitivity_cv,
             "clad_b_sensitivity_cv" => &mut self.clad_b_sensitivity_cv,
+            "setpoint_cv" => &mut self.setpoint_cv,
             _ => return None,
         })
     }
@@ -224,7 +230,8 @@ const E_THYMIC: usize = 14;
 const E_MARROW: usize = 15;
 const E_CLAD_SENS: usize = 16;
 const E_CLAD_B: usize = 17;
-const E_SPARE: usize = 18; // reserved so that adding one effect later does not shift existing streams
+// The last effect was reserved when the vector was laid out, so that adding it did not shift existing streams.
+const E_SETPOINT: usize = 18;
 
 /// A population: typical parameters, covariates and variability.
 #[derive(Debug, Clone)]
@@ -388,6 +395,7 @@ impl PopulationModel {
             ("variability.marrow_recovery_cv", v.marrow_recovery_cv),
             ("variability.clad_sensitivity_cv", v.clad_sensitivity_cv),
             ("variability.clad_b_sensitivity_cv", v.clad_b_sensitivity_cv),
+            ("variability.setpoint_cv", v.setpoint_cv),
         ] {
             cv_ok(f, x)?;
         }
@@ -430,7 +438,7 @@ impl PopulationModel {
         scale[E_MARROW] = log_sd(v.marrow_recovery_cv);
         scale[E_CLAD_SENS] = log_sd(v.clad_sensitivity_cv);
         scale[E_CLAD_B] = log_sd(v.clad_b_sensitivity_cv);
-        scale[E_SPARE] = 0.0;
+        scale[E_SETPOINT] = log_sd(v.setpoint_cv);
         let chol = DMatrix::from_diagonal(&DVector::from_vec(scale)) * l;
         Ok(PopulationModel {
             typical,
@@ -516,6 +524,7 @@ impl PopulationModel {
         p.clad_kill_bn = t.clad_kill_bn * sb;
         p.clad_kill_bm = t.clad_kill_bm * sb;
         p.clad_kill_pb = t.clad_kill_pb * sb;
+        p.setpoint_shift = t.setpoint_shift * e(E_SETPOINT);
         Patient {
             id,
             age_years: age,

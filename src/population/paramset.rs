@@ -93,11 +93,51 @@ struct RawSet {
 
 /// Model variants: `v1` is the reference model; `v2` adds the impairment signal `R` that suppresses
 /// lymphopenia-induced T-cell proliferation after cladribine (`clad_prolif_inhibition`, which must be 0 in v1,
-/// and `clad_kr_per_day`).
-pub const MODELS: [&str; 2] = ["v1", "v2"];
+/// and `clad_kr_per_day`); `v3` adds the memory T cells' shared niche (`memory_niche_share`) and their set point
+/// that moves after a lymphopenia (`setpoint_shift`, `setpoint_rate`, `variability.setpoint_cv`) and NK output from
+/// the marrow precursors (`nk_marrow_coupling`), which must be 0, 1, 0 and 0 in v1 and v2.
+pub const MODELS: [&str; 3] = ["v1", "v2", "v3"];
 
 /// First guess of `clad_prolif_inhibition` when a fit turns a v1 set into v2.
 pub const V2_FIRST_GUESS_INHIBITION: f64 = 10.0;
+
+/// First guesses of the v3 quantities when a fit turns a v1 or v2 set into v3 (the fit works on their logs, so
+/// they cannot start at their v2 values 0 and 1): half the naive pool in the memory niche, a set point 10 %
+/// below baseline, varying 20 % between patients.
+pub const V3_FIRST_GUESS: (f64, f64, f64) = (0.5, 0.9, 0.2);
+/// First guess of `nk_marrow_coupling` when a fit turns a set into v3: half of NK output from the marrow.
+pub const V3_FIRST_GUESS_NK_COUPLING: f64 = 0.5;
+
+/// The quantities that belong to a later model variant and must keep their neutral values in an earlier one.
+fn variant_quantities(typical: &ModelParams, variability: &Variability) -> [(&'static str, f64, f64, &'static str); 5] {
+    [
+        ("parameters.nk_marrow_coupling", typical.nk_marrow_coupling, 0.0, "v3"),
+        (
+            "parameters.clad_prolif_inhibition",
+            typical.clad_prolif_inhibition,
+            0.0,
+            "v2",
+        ),
+        ("parameters.memory_niche_share", typical.memory_niche_share, 0.0, "v3"),
+        ("parameters.setpoint_shift", typical.setpoint_shift, 1.0, "v3"),
+        ("variability.setpoint_cv", variability.setpoint_cv, 0.0, "v3"),
+    ]
+}
+
+/// Checks that a set of variant `model` leaves the later variants' quantities at their neutral values.
+fn check_variant(model: &str, typical: &ModelParams, variability: &Variability) -> Result<(), ParamSetError> {
+    for (path, value, neutral, from) in variant_quantities(typical, variability) {
+        if model < from && value != neutral {
+            return Err(ParamSetError {
+                path: path.into(),
+                message: format!(
+                    "is a model {from} quantity and must be {neutral} in a {model} set, got {value} (set model = \"{from}\")"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
 
 /// The shipped parameter set, the default everywhere: model v2 calibrated against the shared targets
 /// (`data/params-v2-calibrated.toml`, fitted from [`SHIPPED_V1`]; see `docs/calibration.md`).
@@ -126,6 +166,39 @@ impl ParamSet {
     /// The calibrated v1 set (see [`SHIPPED_V1`]).
     pub fn shipped_v1() -> Self {
         Self::from_toml(SHIPPED_V1).expect("the shipped v1 parameter set is valid")
+    }
+
+    /// Turns the set into model variant `model` (one of [`MODELS`]): a later variant's quantities that sit at
+    /// their neutral values get first guesses ([`V2_FIRST_GUESS_INHIBITION`], [`V3_FIRST_GUESS`]) so a fit can
+    /// move them; an earlier variant is refused if the set uses a later one's quantities.
+    pub fn promote(&mut self, model: &str) -> Result<(), ParamSetError> {
+        if !MODELS.contains(&model) {
+            return Err(ParamSetError {
+                path: "model".into(),
+                message: format!("must be one of {MODELS:?}, got {model:?}"),
+            });
+        }
+        if model >= "v2" && self.typical.clad_prolif_inhibition == 0.0 {
+            self.typical.clad_prolif_inhibition = V2_FIRST_GUESS_INHIBITION;
+        }
+        if model >= "v3" {
+            let (psi, shift, cv) = V3_FIRST_GUESS;
+            if self.typical.memory_niche_share == 0.0 {
+                self.typical.memory_niche_share = psi;
+            }
+            if self.typical.setpoint_shift == 1.0 {
+                self.typical.setpoint_shift = shift;
+            }
+            if self.typical.nk_marrow_coupling == 0.0 {
+                self.typical.nk_marrow_coupling = V3_FIRST_GUESS_NK_COUPLING;
+            }
+            if self.variability.setpoint_cv == 0.0 {
+                self.variability.setpoint_cv = cv;
+            }
+        }
+        check_variant(model, &self.typical, &self.variability)?;
+        self.model = model.to_string();
+        Ok(())
     }
 
     /// Parses a parameter-set file.
@@ -163,15 +236,6 @@ impl ParamSet {
         typical
             .validate()
             .map_err(|e| err("parameters".into(), e.to_string()))?;
-        if raw.model == "v1" && typical.clad_prolif_inhibition != 0.0 {
-            return Err(err(
-                "parameters.clad_prolif_inhibition".into(),
-                format!(
-                    "is a model v2 parameter and must be 0 in a v1 set, got {} (set model = \"v2\")",
-                    typical.clad_prolif_inhibition
-                ),
-            ));
-        }
         let mut variability = Variability::default();
         for (k, v) in &raw.variability {
             if !variability.set(k, *v) {
@@ -181,6 +245,7 @@ impl ParamSet {
                 ));
             }
         }
+        check_variant(&raw.model, &typical, &variability)?;
         Ok(ParamSet {
             model: raw.model,
             typical,

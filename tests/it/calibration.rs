@@ -6,12 +6,36 @@ use lymphosim::population::paramset::ParamSet;
 
 fn spec(patients: u64) -> LossSpec {
     LossSpec {
+        loss: Default::default(),
         targets: targets::parse(EMBEDDED_TARGETS).unwrap(),
         patients,
         seed: 11,
         sim: Default::default(),
         weights: Vec::new(),
     }
+}
+
+/// The `inside` loss adds exactly one unit per target outside its tolerance to the squared loss.
+#[test]
+fn the_inside_loss_counts_each_miss_once_more() {
+    use lymphosim::calibration::fit::LossKind;
+    let s = spec(0);
+    let (squared, rows) = evaluate(&s, &ParamSet::default()).unwrap();
+    let (inside, _) = evaluate(
+        &LossSpec {
+            loss: LossKind::Inside,
+            ..s
+        },
+        &ParamSet::default(),
+    )
+    .unwrap();
+    let misses = rows.iter().filter(|r| r.within == Some(false)).count();
+    assert!(misses > 0, "the first guesses miss some targets");
+    assert!(
+        (inside - squared - misses as f64).abs() < 1e-9 * inside,
+        "{inside} vs {squared} + {misses}"
+    );
+    assert!("nope".parse::<LossKind>().is_err());
 }
 
 #[test]
