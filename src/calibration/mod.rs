@@ -10,6 +10,7 @@ pub mod fit;
 pub mod screening;
 pub mod targets;
 pub mod typical;
+pub mod uncertainty;
 
 /// The shared calibration targets, embedded so the binary needs no data files.
 pub const EMBEDDED_TARGETS: &str = include_str!("../../data/calibration-targets.csv");

@@ -52,6 +52,9 @@ enum Command {
     Calibrate(CalibrateArgs),
     /// Which parameters the switch answer depends on: Morris screening of P(G>=3), P(CD4<200) and the CD4 nadir.
     Sensitivity(SensitivityArgs),
+    /// What the calibration data pin down: the loss curvature at a set, each quantity's uncertainty and partner,
+    /// and the set with its approximate posterior (for `run --uncertainty N`).
+    Identifiability(IdentifiabilityArgs),
     /// Re-draw the figures of an output directory (of `run`, `merge` or `bench work-precision`).
     Plot {
         /// The output directory.
@@ -163,6 +166,34 @@ struct SensitivityArgs {
     horizon_years: f64,
 }
 
+#[derive(Debug, Args)]
+struct IdentifiabilityArgs {
+    /// Quantities, comma-separated (default: the parameter set's fitted list).
+    #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
+    fit: Vec<String>,
+    /// Parameter set (default: the shipped calibrated set; `v1`; `reference`; a file).
+    #[arg(long, value_name = "FILE.toml")]
+    params: Option<String>,
+    /// Targets table (default: the embedded calibration targets).
+    #[arg(long, value_name = "FILE.csv")]
+    targets: Option<PathBuf>,
+    /// Patients per cohort for cohort targets (the same patients at every point).
+    #[arg(long, default_value_t = 500)]
+    patients: u64,
+    /// Seed of the cohorts.
+    #[arg(long, default_value_t = 20261124)]
+    seed: u64,
+    /// Central-difference step on the log scale.
+    #[arg(long, default_value_t = 0.1)]
+    step: f64,
+    /// Prior: each quantity within this factor of its value (one standard deviation).
+    #[arg(long, default_value_t = 2.0)]
+    prior_factor: f64,
+    /// Write the parameter set with its [uncertainty] block here.
+    #[arg(long, value_name = "FILE.toml")]
+    out: Option<PathBuf>,
+}
+
 #[derive(Debug, Args, Default)]
 struct RunArgs {
     /// Scenario file (TOML); see `lymphosim preset switch-interval` for a complete example.
@@ -197,6 +228,11 @@ struct RunArgs {
     /// Warn about arms whose last planned dose leaves less than this follow-up within the horizon (months).
     #[arg(long, value_name = "MONTHS", default_value_t = 24.0)]
     follow_up_months: f64,
+    /// Parameter uncertainty: also run the same patients under N parameter sets drawn from the set's approximate
+    /// posterior (its [uncertainty] block, from `lymphosim identifiability`), and report each endpoint's spread
+    /// over the sets next to its Monte Carlo interval (uncertainty.csv).
+    #[arg(long, value_name = "N")]
+    uncertainty: Option<usize>,
     /// Parameter set replacing the population's typical values and variability
     /// (default: the shipped calibrated v2 set; `v1` for the calibrated v1 set; `reference` for v1's first guesses).
     #[arg(long, value_name = "FILE.toml")]
@@ -378,6 +414,7 @@ pub fn run() -> anyhow::Result<()> {
         Some(Command::Validate(a)) => tables::targets(&a, true),
         Some(Command::Calibrate(a)) => tables::calibrate(&a),
         Some(Command::Sensitivity(a)) => tables::sensitivity(&a),
+        Some(Command::Identifiability(a)) => tables::identifiability(&a),
         Some(Command::Bench(BenchCommand::WorkPrecision(a))) => bench::work_precision(&a),
         Some(Command::Plot { dir }) => run::plot(&dir),
     }

@@ -276,6 +276,18 @@ pub(super) fn run(a: &RunArgs) -> anyhow::Result<()> {
             scenario.spec.arms[arm].name, a.follow_up_months, scenario.spec.horizon_days
         );
     }
+    // Parameter uncertainty: the sets are drawn (and the request checked) before any simulation.
+    let ensemble = match a.uncertainty {
+        None | Some(0) => Vec::new(),
+        Some(n) => {
+            if shard.count > 1 {
+                bail!("--uncertainty: run it without --shard (every parameter set runs the whole cohort)");
+            }
+            let set = lymphosim::population::paramset::ParamSet::from_toml(&params)?;
+            lymphosim::calibration::uncertainty::sample_sets(&set, n, scenario.spec.seed)
+                .map_err(|e| anyhow::anyhow!("--uncertainty {n}: {e}"))?
+        }
+    };
     // Memory: refuse a run that cannot fit before it starts, not after hours.
     let need = scenario.spec.estimated_peak_bytes(threads, !a.no_patients, shard);
     if let Some(avail) = available_memory_bytes() {
@@ -331,6 +343,18 @@ pub(super) fn run(a: &RunArgs) -> anyhow::Result<()> {
     if !a.no_plots && shard.count == 1 {
         draw_figures(out.path(), &summary, &result.arms, scenario.spec.outcomes.scale.lln())?;
     }
+    let spread = if ensemble.is_empty() {
+        None
+    } else {
+        Some(parameter_spread(
+            &text,
+            &scenario,
+            &ensemble,
+            threads,
+            a.quiet,
+            out.path(),
+        )?)
+    };
     Manifest {
         name: &scenario.name,
         hash: &h,
@@ -352,6 +376,10 @@ pub(super) fn run(a: &RunArgs) -> anyhow::Result<()> {
             );
         } else {
             print_table(&summary);
+            if let Some((rows, answers)) = &spread {
+                print_spread(rows, ensemble.len());
+                print_answers(answers);
+            }
             println!(
                 "{} patient-arms in {:.1} s on {threads} threads; wrote {}",
                 n_shard * scenario.spec.arms.len() as u64,
@@ -361,6 +389,169 @@ pub(super) fn run(a: &RunArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// One arm's endpoint under the parameter ensemble: the point estimate with its Monte Carlo interval, and the
+/// 5th–95th percentiles over the parameter sets.
+struct Spread {
+    arm: String,
+    endpoint: &'static str,
+    value: f64,
+    mc95: [f64; 2],
+    model90: [f64; 2],
+}
+
+/// Runs the same patients under every parameter set of `ensemble`, writes `uncertainty.csv` (one row per set and
+/// arm) and, for a sweep with a bound, `uncertainty-bound.csv` (each set's answer) into `dir`, and returns each
+/// arm's endpoints with their Monte Carlo and parameter intervals, and each set's answer.
+fn parameter_spread(
+    text: &str,
+    scenario: &Scenario,
+    ensemble: &[lymphosim::population::paramset::ParamSet],
+    threads: usize,
+    quiet: bool,
+    dir: &Path,
+) -> anyhow::Result<(Vec<Spread>, Vec<Option<f64>>)> {
+    use lymphosim::model::Count;
+    let endpoints = |s: &lymphosim::cohort::summary::ArmSummary| {
+        [
+            s.p_grade_ge3.value,
+            s.p_grade4.value,
+            s.p_cd4_below_200.value,
+            s.nadir_of(Count::Cd4).and_then(|q| q.p50).unwrap_or(f64::NAN),
+        ]
+    };
+    const NAMES: [&str; 4] = ["p_grade_ge3", "p_grade4", "p_cd4_below_200", "cd4_nadir_median"];
+    let base = Cohort::from_spec(scenario.spec.clone())
+        .per_patient(false)
+        .threads(threads)
+        .run()?
+        .summary();
+    let mut csv = String::from("set,arm,p_grade_ge3,p_grade4,p_cd4_below_200,cd4_nadir_median\n");
+    let mut per_arm: Vec<Vec<[f64; 4]>> = vec![Vec::new(); base.len()];
+    let mut answers: Vec<Option<f64>> = Vec::new();
+    for (k, set) in ensemble.iter().enumerate() {
+        if !quiet {
+            eprint!("\rparameter set {}/{} ...", k + 1, ensemble.len());
+        }
+        // The same scenario, patients and seed: only the parameter set changes (common random numbers).
+        let mut s = scenario::parse_with(text, set)?;
+        s.spec.patients = scenario.spec.patients;
+        s.spec.seed = scenario.spec.seed;
+        let summary = Cohort::from_spec(s.spec.clone())
+            .per_patient(false)
+            .threads(threads)
+            .run()?
+            .summary();
+        if let (Some(sweep), Some(bound)) = (&s.sweep, &s.bound) {
+            let reference = s.reference_arm.map(|i| &summary[i]);
+            let curves =
+                lymphosim::cohort::study::curves(&s.spec.arms, &summary, &s.base_names, sweep, Some(bound), reference);
+            answers.push(curves.first().and_then(|c| c.shortest_meeting_bound));
+        }
+        for (i, arm) in summary.iter().enumerate() {
+            let e = endpoints(arm);
+            csv.push_str(&format!(
+                "{k},{},{},{},{},{}\n",
+                report::csv_field(&arm.name),
+                e[0],
+                e[1],
+                e[2],
+                e[3]
+            ));
+            per_arm[i].push(e);
+        }
+    }
+    if !quiet {
+        eprintln!();
+    }
+    lymphosim::output::write_atomic(&dir.join("uncertainty.csv"), csv.as_bytes())?;
+    if !answers.is_empty() {
+        let mut a = String::from("set,shortest_meeting_bound\n");
+        for (k, v) in answers.iter().enumerate() {
+            a.push_str(&format!("{k},{}\n", v.map_or(String::new(), |x| x.to_string())));
+        }
+        lymphosim::output::write_atomic(&dir.join("uncertainty-bound.csv"), a.as_bytes())?;
+    }
+    let quantile = |xs: &mut Vec<f64>, q: f64| {
+        xs.sort_by(f64::total_cmp);
+        let pos = q * (xs.len() - 1) as f64;
+        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+        xs[lo] + (xs[hi] - xs[lo]) * (pos - lo as f64)
+    };
+    let mut out = Vec::new();
+    for (arm, sets) in base.iter().zip(&per_arm) {
+        let e = endpoints(arm);
+        let props = [arm.p_grade_ge3, arm.p_grade4, arm.p_cd4_below_200];
+        for (j, name) in NAMES.iter().enumerate() {
+            let mut xs: Vec<f64> = sets.iter().map(|v| v[j]).filter(|x| x.is_finite()).collect();
+            let model90 = if xs.is_empty() {
+                [f64::NAN; 2]
+            } else {
+                [quantile(&mut xs, 0.05), quantile(&mut xs, 0.95)]
+            };
+            out.push(Spread {
+                arm: arm.name.clone(),
+                endpoint: name,
+                value: e[j],
+                mc95: props.get(j).map_or([f64::NAN; 2], |p| p.ci95),
+                model90,
+            });
+        }
+    }
+    Ok((out, answers))
+}
+
+/// How often each grid value is the switch answer (the shortest value meeting the bound) over the sets.
+fn print_answers(answers: &[Option<f64>]) {
+    if answers.is_empty() {
+        return;
+    }
+    let mut values: Vec<Option<f64>> = answers.to_vec();
+    values.sort_by(|a, b| match (a, b) {
+        (Some(x), Some(y)) => x.total_cmp(y),
+        (None, None) => std::cmp::Ordering::Equal,
+        (None, _) => std::cmp::Ordering::Greater,
+        (_, None) => std::cmp::Ordering::Less,
+    });
+    values.dedup();
+    let parts: Vec<String> = values
+        .iter()
+        .map(|v| {
+            let n = answers.iter().filter(|a| *a == v).count();
+            let what = v.map_or("none on the grid".to_string(), |x| format!("{x}"));
+            format!("{what} in {n}")
+        })
+        .collect();
+    println!(
+        "shortest value meeting the bound (point estimate) over the {} parameter sets: {}",
+        answers.len(),
+        parts.join(", ")
+    );
+}
+
+fn print_spread(rows: &[Spread], n: usize) {
+    println!("\nparameter uncertainty over {n} sets drawn from the set's approximate posterior (same patients):");
+    println!(
+        "{:<34} {:<18} {:>10} {:>20} {:>24}",
+        "arm", "endpoint", "value", "Monte Carlo 95 %", "parameters 5-95 %"
+    );
+    let show = |x: f64| if x.is_finite() { format!("{x:.3}") } else { "-".into() };
+    for r in rows {
+        let mc = if r.mc95[0].is_finite() {
+            format!("{} to {}", show(r.mc95[0]), show(r.mc95[1]))
+        } else {
+            "-".into()
+        };
+        println!(
+            "{:<34} {:<18} {:>10} {:>20} {:>24}",
+            r.arm,
+            r.endpoint,
+            show(r.value),
+            mc,
+            format!("{} to {}", show(r.model90[0]), show(r.model90[1]))
+        );
+    }
 }
 
 fn draw_figures(

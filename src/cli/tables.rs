@@ -7,7 +7,7 @@ use lymphosim::output::{write_atomic, Written};
 use lymphosim::regimen::{event_table, presets};
 use lymphosim::solver::Method;
 
-use super::{CalibrateArgs, EventsArgs, SensitivityArgs, TargetsArgs};
+use super::{CalibrateArgs, EventsArgs, IdentifiabilityArgs, SensitivityArgs, TargetsArgs};
 
 pub(super) fn presets() {
     for (name, what) in presets::NAMES.iter().zip(presets::DESCRIPTIONS) {
@@ -376,6 +376,88 @@ pub(super) fn sensitivity(a: &SensitivityArgs) -> anyhow::Result<()> {
             format!("{:.3} ({:.3})", e.mu_star[1], e.sigma[1]),
             format!("{:.0} ({:.0})", e.mu_star[2], e.sigma[2]),
         );
+    }
+    Ok(())
+}
+
+pub(super) fn identifiability(a: &IdentifiabilityArgs) -> anyhow::Result<()> {
+    use lymphosim::calibration::fit::{FitParam, LossSpec};
+    use lymphosim::calibration::uncertainty::{laplace, CurvatureSpec};
+    let mut set = super::load_params(a.params.as_deref())?;
+    let names: Vec<String> = if a.fit.is_empty() {
+        set.provenance.fitted.clone()
+    } else {
+        a.fit.clone()
+    };
+    if names.is_empty() {
+        anyhow::bail!("--fit: the parameter set names no fitted quantities; list the quantities");
+    }
+    let fit: Vec<FitParam> = names.iter().map(|n| FitParam::parse(n)).collect::<Result<_, _>>()?;
+    let text = match &a.targets {
+        Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+        None => EMBEDDED_TARGETS.to_string(),
+    };
+    if let Some(out) = &a.out {
+        check_writable(out)?;
+    }
+    let spec = CurvatureSpec {
+        loss: LossSpec {
+            loss: Default::default(),
+            targets: targets::parse(&text)?,
+            patients: a.patients,
+            seed: a.seed,
+            sim: Default::default(),
+            weights: Vec::new(),
+        },
+        step: a.step,
+        prior_factor: a.prior_factor,
+    };
+    let n = fit.len();
+    let total = 1 + 2 * n + 2 * n * n.saturating_sub(1);
+    eprintln!(
+        "curvature of the loss in {n} quantities: {total} loss evaluations ({} patients per cohort) ...",
+        a.patients
+    );
+    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        indicatif::ProgressBar::new(total as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let t0 = std::time::Instant::now();
+    let r = laplace(&spec, &set, &fit, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    println!(
+        "Identifiability at the set's values (loss {:.3}; {} evaluations in {:.0} s). sd: posterior SD of the log; \
+         95 % range: value ·/ exp(1.96 sd); data: 1 - posterior/prior SD (0: the data say nothing, near 1: pinned); \
+         partner: strongest posterior correlation.",
+        r.loss,
+        r.evaluations,
+        t0.elapsed().as_secs_f64()
+    );
+    println!(
+        "{:<36} {:>12} {:>8} {:>22} {:>6}  partner",
+        "quantity", "value", "sd", "95 % range", "data"
+    );
+    for row in &r.rows {
+        let f = (1.96 * row.log_sd).exp();
+        let partner = row
+            .partner
+            .as_ref()
+            .map_or(String::new(), |(p, c)| format!("{p} ({c:+.2})"));
+        println!(
+            "{:<36} {:>12.5} {:>8.3} {:>22} {:>6.2}  {partner}",
+            row.name,
+            row.value,
+            row.log_sd,
+            format!("{:.4} to {:.4}", row.value / f, row.value * f),
+            1.0 - row.sd_ratio
+        );
+    }
+    if let Some(out) = &a.out {
+        set.uncertainty = Some(r.uncertainty);
+        let w = write_atomic(out, set.to_toml().as_bytes())?;
+        let verb = if w == Written::Replaced { "replaced" } else { "wrote" };
+        println!("{verb} {} (the set with its [uncertainty] block)", out.display());
     }
     Ok(())
 }

@@ -225,7 +225,8 @@ pub fn patients_csv(scenario: &Scenario, result: &CohortResult) -> String {
     s
 }
 
-fn csv_field(s: &str) -> String {
+/// A CSV field, quoted (an arm name may hold commas or quotes).
+pub fn csv_field(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 

@@ -55,6 +55,42 @@ pub struct Provenance {
     pub loss_final: f64,
 }
 
+/// How uncertain a set's fitted quantities are: an approximate posterior, log-normal around the set's values, from
+/// the curvature of the calibration loss (`lymphosim identifiability`; `crate::calibration::uncertainty`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Uncertainty {
+    /// How it was obtained, in words (method, loss, cohort size, prior).
+    pub method: String,
+    /// The quantities, as `--fit` names them (`variability.` prefix for variability settings).
+    pub names: Vec<String>,
+    /// Covariance of their natural logarithms (dimensionless), `names.len()` rows of `names.len()` numbers.
+    pub log_covariance: Vec<Vec<f64>>,
+}
+
+impl Uncertainty {
+    /// Checks the shape and that the diagonal is finite and ≥ 0.
+    pub fn validate(&self) -> Result<(), ParamSetError> {
+        let n = self.names.len();
+        let bad = |message: String| ParamSetError {
+            path: "uncertainty.log_covariance".into(),
+            message,
+        };
+        if self.log_covariance.len() != n || self.log_covariance.iter().any(|r| r.len() != n) {
+            return Err(bad(format!("must be {n} rows of {n} numbers (one per name)")));
+        }
+        for (i, row) in self.log_covariance.iter().enumerate() {
+            if row.iter().any(|v| !v.is_finite()) || row[i] < 0.0 {
+                return Err(bad(format!(
+                    "row {i} ({}) has a non-finite or negative variance",
+                    self.names[i]
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Typical parameters, variability and provenance.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamSet {
@@ -66,6 +102,8 @@ pub struct ParamSet {
     pub variability: Variability,
     /// Provenance (empty for hand-made sets).
     pub provenance: Provenance,
+    /// The fitted quantities' approximate posterior, if computed.
+    pub uncertainty: Option<Uncertainty>,
 }
 
 impl Default for ParamSet {
@@ -75,6 +113,7 @@ impl Default for ParamSet {
             typical: ModelParams::reference_v1(),
             variability: Variability::default(),
             provenance: Provenance::default(),
+            uncertainty: None,
         }
     }
 }
@@ -89,6 +128,8 @@ struct RawSet {
     parameters: BTreeMap<String, f64>,
     #[serde(default)]
     variability: BTreeMap<String, f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    uncertainty: Option<Uncertainty>,
 }
 
 /// Model variants: `v1` is the reference model; `v2` adds the impairment signal `R` that suppresses
@@ -246,11 +287,15 @@ impl ParamSet {
             }
         }
         check_variant(&raw.model, &typical, &variability)?;
+        if let Some(u) = &raw.uncertainty {
+            u.validate()?;
+        }
         Ok(ParamSet {
             model: raw.model,
             typical,
             variability,
             provenance: raw.provenance,
+            uncertainty: raw.uncertainty,
         })
     }
 
@@ -266,6 +311,7 @@ impl ParamSet {
                 .iter()
                 .map(|n| (n.to_string(), self.variability.get(n).expect("known")))
                 .collect(),
+            uncertainty: self.uncertainty.clone(),
         };
         let body = toml::to_string(&raw).unwrap_or_default();
         format!(

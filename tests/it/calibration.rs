@@ -274,3 +274,35 @@ fn screening_finds_what_the_answer_depends_on_and_not_what_it_does_not() {
         .to_string()
         .contains("range"));
 }
+
+/// The Laplace posterior: a quantity no target depends on keeps exactly its prior spread (`setpoint_rate` does
+/// nothing while `setpoint_shift` is 1); one the CD4 targets depend on strongly is pinned well below it.
+#[test]
+fn identifiability_separates_what_the_data_pin_from_what_they_do_not() {
+    use lymphosim::calibration::uncertainty::{laplace, sample_sets, CurvatureSpec};
+    let set = ParamSet::shipped();
+    let fit = vec![
+        FitParam::parse("clad_kill_n4").unwrap(),
+        FitParam::parse("setpoint_rate").unwrap(),
+    ];
+    let spec = CurvatureSpec {
+        loss: spec(0),
+        step: 0.1,
+        prior_factor: 2.0,
+    };
+    let r = laplace(&spec, &set, &fit, &|| {}).unwrap();
+    assert_eq!(r.evaluations, 1 + 4 + 4);
+    let (kill, rate) = (&r.rows[0], &r.rows[1]);
+    assert!((rate.sd_ratio - 1.0).abs() < 1e-9, "{rate:?}");
+    assert!(kill.sd_ratio < 0.5, "{kill:?}");
+    assert!(
+        kill.partner.as_ref().unwrap().1.abs() < 1e-9,
+        "independent quantities do not trade off"
+    );
+    // The posterior can be stored in the set and sampled from.
+    let mut with = set.clone();
+    with.uncertainty = Some(r.uncertainty);
+    let back = ParamSet::from_toml(&with.to_toml()).unwrap();
+    assert_eq!(back.uncertainty, with.uncertainty);
+    assert_eq!(sample_sets(&back, 5, 1).unwrap().len(), 5);
+}

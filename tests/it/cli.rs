@@ -453,3 +453,73 @@ fn merge_refuses_mixed_shards_and_keeps_failure_columns() {
     let header = std::fs::read_to_string(m.join("failures.csv")).unwrap();
     assert!(header.lines().next().unwrap().contains("clad_kill_m4"), "{header}");
 }
+
+/// Parameter uncertainty end to end: `identifiability` writes a set with its posterior; `run --uncertainty N` runs
+/// the same patients under N sets drawn from it and writes one row per set and arm, and each set's switch answer.
+/// A set without a posterior, or sharding, is refused before any simulation.
+#[test]
+fn parameter_uncertainty_runs_from_identifiability_to_the_switch_answer() {
+    let set = tmp("with-uncertainty.toml");
+    let (ok, stdout, stderr) = lymphosim(&[
+        "identifiability",
+        "--fit",
+        "clad_zref,clad_kill_m4",
+        "--patients",
+        "40",
+        "--out",
+        set.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("clad_zref") && stdout.contains("partner"), "{stdout}");
+    assert!(std::fs::read_to_string(&set).unwrap().contains("[uncertainty]"));
+    let out = tmp("uncertainty-run");
+    let (ok, stdout, stderr) = lymphosim(&[
+        "run",
+        "--params",
+        set.to_str().unwrap(),
+        "--patients",
+        "60",
+        "--uncertainty",
+        "3",
+        "--no-plots",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("parameters 5-95 %") && stdout.contains("over the 3 parameter sets"),
+        "{stdout}"
+    );
+    let csv = std::fs::read_to_string(out.join("uncertainty.csv")).unwrap();
+    let arms = csv.lines().skip(1).filter(|l| l.starts_with("0,")).count();
+    assert!(arms >= 2, "{csv}");
+    assert_eq!(csv.lines().count(), 1 + 3 * arms);
+    let answers = std::fs::read_to_string(out.join("uncertainty-bound.csv")).unwrap();
+    assert_eq!(answers.lines().count(), 1 + 3);
+    for (args, needle) in [
+        (
+            vec!["run", "--patients", "10", "--uncertainty", "2", "--out"],
+            "identifiability",
+        ),
+        (
+            vec![
+                "run",
+                "--params",
+                set.to_str().unwrap(),
+                "--shard",
+                "0/2",
+                "--uncertainty",
+                "2",
+                "--out",
+            ],
+            "--shard",
+        ),
+    ] {
+        let dir = tmp("refused");
+        let mut a = args.clone();
+        a.push(dir.to_str().unwrap());
+        let (ok, _, stderr) = lymphosim(&a);
+        assert!(!ok && stderr.contains(needle), "{stderr}");
+        assert!(!dir.exists(), "a refused run wrote {}", dir.display());
+    }
+}
