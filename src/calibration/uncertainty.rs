@@ -244,7 +244,7 @@ pub fn sample_sets(set: &ParamSet, n: usize, seed: u64) -> Result<Vec<ParamSet>>
         .ok_or_else(|| Error::invalid("uncertainty.log_covariance", "", "is not positive semi-definite"))?
         .l();
     let logs: Vec<f64> = fit.iter().map(|p| p.get(set).ln()).collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_0f_5e75);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x005e_ed0f_5e75);
     let mut out = Vec::with_capacity(n);
     let mut rejected = 0;
     while out.len() < n {
@@ -275,13 +275,14 @@ mod tests {
     use super::*;
 
     fn with_uncertainty(sd: f64) -> ParamSet {
-        let mut s = ParamSet::default();
-        s.uncertainty = Some(Uncertainty {
-            method: "test".into(),
-            names: vec!["clad_kill_n4".into(), "variability.clad_sensitivity_cv".into()],
-            log_covariance: vec![vec![sd * sd, 0.0], vec![0.0, sd * sd]],
-        });
-        s
+        ParamSet {
+            uncertainty: Some(Uncertainty {
+                method: "test".into(),
+                names: vec!["clad_kill_n4".into(), "variability.clad_sensitivity_cv".into()],
+                log_covariance: vec![vec![sd * sd, 0.0], vec![0.0, sd * sd]],
+            }),
+            ..ParamSet::default()
+        }
     }
 
     #[test]
