@@ -101,7 +101,7 @@ struct CalibrateArgs {
     #[arg(long, value_delimiter = ',', required = true, value_name = "NAME,...")]
     fit: Vec<String>,
     /// Starting parameter set: a file, `v1` (calibrated v1), `reference` (v1's first guesses)
-    /// (default: the shipped calibrated v2 set).
+    /// (default: the shipped calibrated v3 set).
     #[arg(long, value_name = "FILE.toml")]
     start: Option<String>,
     /// Model variant of the fitted set (default: the start set's): v1; v2 (v1 plus the impairment signal that
@@ -143,7 +143,7 @@ struct SensitivityArgs {
     /// Quantities to screen, comma-separated (default: the parameter set's fitted list).
     #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
     fit: Vec<String>,
-    /// Parameter set around which to screen (default: the shipped calibrated v2 set; `v1`; `reference`; a file).
+    /// Parameter set around which to screen (default: the shipped calibrated v3 set; `v2`; `v1`; `reference`; a file).
     #[arg(long, value_name = "FILE.toml")]
     params: Option<String>,
     /// Each quantity varies from value/RANGE to value*RANGE (log scale).
@@ -234,7 +234,7 @@ struct RunArgs {
     #[arg(long, value_name = "N")]
     uncertainty: Option<usize>,
     /// Parameter set replacing the population's typical values and variability
-    /// (default: the shipped calibrated v2 set; `v1` for the calibrated v1 set; `reference` for v1's first guesses).
+    /// (default: the shipped calibrated v3 set; `v2` and `v1` for the calibrated v2 and v1 sets; `reference` for v1's first guesses).
     #[arg(long, value_name = "FILE.toml")]
     params: Option<String>,
 }
@@ -274,6 +274,7 @@ fn load_params(spec: Option<&str>) -> anyhow::Result<lymphosim::population::para
         None => Ok(ParamSet::shipped()),
         Some("reference") => Ok(ParamSet::default()),
         Some("v1") => Ok(ParamSet::shipped_v1()),
+        Some("v2") => Ok(ParamSet::shipped_v2()),
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("reading parameter set {path}"))?;
             Ok(ParamSet::from_toml(&text).with_context(|| format!("in {path}"))?)
@@ -341,7 +342,7 @@ struct PatientArgs {
     /// Do not draw the figure (PNG and SVG beside the CSV).
     #[arg(long)]
     no_plots: bool,
-    /// Parameter set for the typical patient (default: the shipped calibrated v2 set; `v1` for the calibrated v1 set; `reference` for v1's first guesses).
+    /// Parameter set for the typical patient (default: the shipped calibrated v3 set; `v2` and `v1` for the calibrated v2 and v1 sets; `reference` for v1's first guesses).
     #[arg(long, value_name = "FILE.toml")]
     params: Option<String>,
     #[command(flatten)]
@@ -363,7 +364,7 @@ struct TargetsArgs {
     /// Targets table (default: the embedded copy of the shared calibration-targets.csv).
     #[arg(long, value_name = "FILE.csv")]
     file: Option<PathBuf>,
-    /// Parameter set to evaluate (default: the shipped calibrated v2 set; `v1` for the calibrated v1 set; `reference` for v1's first guesses).
+    /// Parameter set to evaluate (default: the shipped calibrated v3 set; `v2` and `v1` for the calibrated v2 and v1 sets; `reference` for v1's first guesses).
     #[arg(long, value_name = "FILE.toml")]
     params: Option<String>,
     /// Print a JSON array of objects with id, model, target, tolerance, within, note.

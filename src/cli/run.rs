@@ -346,14 +346,12 @@ pub(super) fn run(a: &RunArgs) -> anyhow::Result<()> {
     let spread = if ensemble.is_empty() {
         None
     } else {
-        Some(parameter_spread(
-            &text,
-            &scenario,
-            &ensemble,
-            threads,
-            a.quiet,
-            out.path(),
-        )?)
+        let r = parameter_spread(&text, &scenario, &ensemble, threads, a.quiet, out.path())?;
+        if !a.no_plots {
+            // The risk figure again, with the parameter band over the Monte Carlo one.
+            lymphosim::plot::risk_curves(out.path(), &summary, Some(&r.2))?;
+        }
+        Some(r)
     };
     Manifest {
         name: &scenario.name,
@@ -376,7 +374,7 @@ pub(super) fn run(a: &RunArgs) -> anyhow::Result<()> {
             );
         } else {
             print_table(&summary);
-            if let Some((rows, answers)) = &spread {
+            if let Some((rows, answers, _)) = &spread {
                 print_spread(rows, ensemble.len());
                 print_answers(answers);
             }
@@ -411,7 +409,7 @@ fn parameter_spread(
     threads: usize,
     quiet: bool,
     dir: &Path,
-) -> anyhow::Result<(Vec<Spread>, Vec<Option<f64>>)> {
+) -> anyhow::Result<(Vec<Spread>, Vec<Option<f64>>, lymphosim::plot::ParameterBand)> {
     use lymphosim::model::Count;
     let endpoints = |s: &lymphosim::cohort::summary::ArmSummary| {
         [
@@ -430,6 +428,13 @@ fn parameter_spread(
     let mut csv = String::from("set,arm,p_grade_ge3,p_grade4,p_cd4_below_200,cd4_nadir_median\n");
     let mut per_arm: Vec<Vec<[f64; 4]>> = vec![Vec::new(); base.len()];
     let mut answers: Vec<Option<f64>> = Vec::new();
+    // P(G >= 3) per set at each sweep value of the first base arm, for the figure's parameter band.
+    let mut swept: Vec<(f64, Vec<f64>)> = scenario
+        .spec
+        .arms
+        .iter()
+        .filter_map(|a| a.sweep.filter(|p| p.base == 0).map(|p| (p.value, Vec::new())))
+        .collect();
     for (k, set) in ensemble.iter().enumerate() {
         if !quiet {
             eprint!("\rparameter set {}/{} ...", k + 1, ensemble.len());
@@ -448,6 +453,13 @@ fn parameter_spread(
             let curves =
                 lymphosim::cohort::study::curves(&s.spec.arms, &summary, &s.base_names, sweep, Some(bound), reference);
             answers.push(curves.first().and_then(|c| c.shortest_meeting_bound));
+        }
+        for (spec_arm, arm) in s.spec.arms.iter().zip(&summary) {
+            if let Some(p) = spec_arm.sweep.filter(|p| p.base == 0) {
+                if let Some(v) = swept.iter_mut().find(|(x, _)| *x == p.value) {
+                    v.1.push(arm.p_grade_ge3.value);
+                }
+            }
         }
         for (i, arm) in summary.iter().enumerate() {
             let e = endpoints(arm);
@@ -499,7 +511,17 @@ fn parameter_spread(
             });
         }
     }
-    Ok((out, answers))
+    let band = lymphosim::plot::ParameterBand {
+        sets: ensemble.len(),
+        points: swept
+            .into_iter()
+            .filter_map(|(v, mut xs)| {
+                xs.retain(|x| x.is_finite());
+                (!xs.is_empty()).then(|| (v, quantile(&mut xs, 0.05), quantile(&mut xs, 0.95)))
+            })
+            .collect(),
+    };
+    Ok((out, answers, band))
 }
 
 /// How often each grid value is the switch answer (the shortest value meeting the bound) over the sets.
@@ -567,7 +589,7 @@ fn draw_figures(
             lymphosim::plot::grade_areas(dir, i, arm, lln)?;
         }
     }
-    lymphosim::plot::risk_curves(dir, summary)?;
+    lymphosim::plot::risk_curves(dir, summary, None)?;
     Ok(())
 }
 
@@ -586,7 +608,7 @@ pub(super) fn plot(dir: &Path) -> anyhow::Result<()> {
             drawn.extend(lymphosim::plot::fan_chart(dir, i, arm, lln)?);
             drawn.extend(lymphosim::plot::grade_areas(dir, i, arm, lln)?);
         }
-        drawn.extend(lymphosim::plot::risk_curves(dir, &summary)?.into_iter().flatten());
+        drawn.extend(lymphosim::plot::risk_curves(dir, &summary, None)?.into_iter().flatten());
     }
     if wp.exists() {
         let text = std::fs::read_to_string(&wp).with_context(|| format!("reading {}", wp.display()))?;

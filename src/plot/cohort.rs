@@ -166,7 +166,21 @@ pub fn fan_chart(dir: &Path, index: usize, a: &ArmAccumulator, lln: f64) -> Resu
     )
 }
 
-fn risk<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Summary) -> std::result::Result<(), String> {
+/// The spread of P(worst grade ≥ 3) over parameter sets drawn from a set's posterior (`run --uncertainty N`), per
+/// sweep value of the first base arm: `(value, 5th percentile, 95th percentile)`, as fractions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParameterBand {
+    /// Number of parameter sets.
+    pub sets: usize,
+    /// `(sweep value, 5th percentile, 95th percentile)`.
+    pub points: Vec<(f64, f64, f64)>,
+}
+
+fn risk<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    s: &Summary,
+    band: Option<&ParameterBand>,
+) -> std::result::Result<(), String> {
     root.fill(&WHITE).map_err(e)?;
     let param = s.sweep_parameter.clone().unwrap_or_default();
     let Some(c) = s.sweep.first() else { return Ok(()) };
@@ -233,6 +247,25 @@ fn risk<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Summary) -> std::
             .label(format!("{name} (95 % CI shaded)"))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2)));
     }
+    if let Some(pb) = band.filter(|b| !b.points.is_empty()) {
+        // The parameter band: outlined, not filled, so the Monte Carlo band stays readable beneath it.
+        let col = RGBColor(120, 0, 20);
+        for (pick, dash) in [(1usize, 5u32), (2, 5)] {
+            let line: Vec<(f64, f64)> = pb
+                .points
+                .iter()
+                .map(|p| (p.0, 100.0 * if pick == 1 { p.1 } else { p.2 }))
+                .collect();
+            let series = chart
+                .draw_series(DashedLineSeries::new(line, dash, 4, col.stroke_width(2)))
+                .map_err(e)?;
+            if pick == 1 {
+                series
+                    .label(format!("P(worst grade >= 3): 5-95 % over {} parameter sets", pb.sets))
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2)));
+            }
+        }
+    }
     if let Some(b) = &s.bound {
         let endpoint = b.endpoint;
         let reference = s
@@ -280,20 +313,21 @@ fn risk<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Summary) -> std::
     root.present().map_err(e)
 }
 
-struct Risk<'a>(&'a Summary);
+struct Risk<'a>(&'a Summary, Option<&'a ParameterBand>);
 
 impl Figure for Risk<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
-        risk(root, self.0)
+        risk(root, self.0, self.1)
     }
 }
 
-/// Risk curves over the sweep (first base arm) as `<dir>/risk.png` and `.svg`; `None` without a sweep.
-pub fn risk_curves(dir: &Path, s: &Summary) -> Result<Option<[PathBuf; 2]>> {
+/// Risk curves over the sweep (first base arm) as `<dir>/risk.png` and `.svg`, with the parameter band of
+/// P(worst grade ≥ 3) when one is given; `None` without a sweep.
+pub fn risk_curves(dir: &Path, s: &Summary, band: Option<&ParameterBand>) -> Result<Option<[PathBuf; 2]>> {
     if s.sweep.is_empty() {
         return Ok(None);
     }
-    write_figure(&dir.join("risk"), (1200, 750), &Risk(s)).map(Some)
+    write_figure(&dir.join("risk"), (1200, 750), &Risk(s, band)).map(Some)
 }
 
 /// Fill colours of CTCAE lymphopenia grades 0–4 in the stacked grade figure.

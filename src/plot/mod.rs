@@ -10,7 +10,7 @@ mod patient;
 mod work_precision;
 
 pub use calibration::calibration_figure;
-pub use cohort::{fan_chart, grade_areas, risk_curves, slug};
+pub use cohort::{fan_chart, grade_areas, risk_curves, slug, ParameterBand};
 pub use patient::patient_figure;
 pub use work_precision::work_precision_figure;
 

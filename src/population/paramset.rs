@@ -180,9 +180,13 @@ fn check_variant(model: &str, typical: &ModelParams, variability: &Variability) 
     Ok(())
 }
 
-/// The shipped parameter set, the default everywhere: model v2 calibrated against the shared targets
-/// (`data/params-v2-calibrated.toml`, fitted from [`SHIPPED_V1`]; see `docs/calibration.md`).
-pub const SHIPPED: &str = include_str!("../../data/params-v2-calibrated.toml");
+/// The shipped parameter set, the default everywhere: model v3 calibrated against the 62 shared targets
+/// (`data/params-v3-calibrated.toml`, fitted from [`SHIPPED_V2`]; see `docs/calibration.md`).
+pub const SHIPPED: &str = include_str!("../../data/params-v3-calibrated.toml");
+
+/// Model v2 calibrated against the original 44 targets (`data/params-v2-calibrated.toml`): the default until
+/// v3, kept beside it for comparison, loaded with `--params v2`.
+pub const SHIPPED_V2: &str = include_str!("../../data/params-v2-calibrated.toml");
 
 /// Reference model v1 calibrated against the shared targets (`data/params-v1-calibrated.toml`): kept beside v2
 /// for comparison, loaded with `--params v1`.
@@ -202,6 +206,11 @@ impl ParamSet {
     /// The virtual population of this set: its typical values and variability, with `covariates`.
     pub fn population(&self, covariates: Covariates) -> Result<PopulationModel, crate::population::PopulationError> {
         PopulationModel::new(self.typical.clone(), covariates, self.variability.clone())
+    }
+
+    /// The calibrated v2 set (see [`SHIPPED_V2`]).
+    pub fn shipped_v2() -> Self {
+        Self::from_toml(SHIPPED_V2).expect("the shipped v2 parameter set is valid")
     }
 
     /// The calibrated v1 set (see [`SHIPPED_V1`]).

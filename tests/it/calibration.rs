@@ -144,31 +144,44 @@ fn meets_all_targets_but(set: &ParamSet, known_misses: &[(&str, &str)]) -> (usiz
     (met, rows.len())
 }
 
-/// The shipped set (model v2) meets at least 90 % of the shared targets; the rest are listed with the reason.
+/// The shipped set (model v3, fitted to all 62 shared rows) meets all but two; each miss is listed with its reason.
 #[test]
-fn the_shipped_v2_set_meets_all_targets_but_the_known_misses() {
+fn the_shipped_v3_set_meets_all_targets_but_the_known_misses() {
+    const KNOWN_MISSES: [(&str, &str); 2] = [
+        ("C17", "CD8 year-1 nadir at week 12.6, before the published week 16-24 window: CD4 and CD8 share one damage signal"),
+        ("C20", "too many patients still at grade 0 six weeks after the first course (0.555 vs 0.459 +- 0.08): the early grade spread after one course is narrower than in the EMA cohort"),
+    ];
+    let set = ParamSet::shipped();
+    assert_eq!(set.model, "v3");
+    let (met, all) = meets_all_targets_but(&set, &KNOWN_MISSES);
+    assert_eq!(all, 62, "the embedded table has the 62 shared rows");
+    assert!(met >= 60, "{met} of {all}");
+}
+
+/// The calibrated v2 set (the default until v3; fitted to the original 44 rows, evaluated on all 62, the CLARITY
+/// cohort under the trial's protocol): its misses are v2's structure's.
+#[test]
+fn the_calibrated_v2_set_meets_all_targets_but_its_known_misses() {
     const KNOWN_MISSES: [(&str, &str); 9] = [
         ("A16", "too many patients still below the LLN a year after alemtuzumab: first-year T-cell regrowth after alemtuzumab too slow (v2 changes only the cladribine side)"),
         ("C17", "CD8 year-1 nadir before the published week 16-24 window: CD4 and CD8 share one damage signal"),
-        ("C25", "memory CD4 falls 32 % instead of 54 %: the kill split spares memory CD4 (issue: memory CD4 under cladribine)"),
+        ("C25", "memory CD4 falls 32 % instead of 54 %: the kill split spares memory CD4 (v3 fits it)"),
         ("C26", "memory CD4 falls 31 % instead of 63 % at week 23: the same sparing"),
         ("C27", "the memory share of CD4 rises 1.5-fold instead of staying flat: naive CD4 is killed, memory spared"),
-        ("C30", "NK back to baseline by week 23 (2 % residual vs 29 %): NK kill too brief or NK regrowth too fast"),
+        ("C30", "NK back to baseline by week 23 (2 % residual vs 29 %): NK output does not depend on the marrow (v3 ties it)"),
         ("C31", "NK fully back by week 47 (0 % vs 23 % residual): the same NK kinetics"),
         ("A25", "between-patient CD4 SD a month after alemtuzumab too wide (71 vs 40 cells/uL): the spread of the depletion floor is not fitted"),
-        ("A27", "between-patient CD8 SD at month 12 too narrow (111 vs 160): heterogeneous CD8 recovery is not in the model"),
+        ("A27", "between-patient CD8 SD at month 12 too narrow (111 vs 160): heterogeneous CD8 recovery is not in v2"),
     ];
-    let set = ParamSet::shipped();
+    let set = ParamSet::shipped_v2();
     assert_eq!(set.model, "v2");
     let (met, all) = meets_all_targets_but(&set, &KNOWN_MISSES);
-    // The bar set for the original 44 rows (A1-A21, C1-C23) still holds on them; the 18 rows added in 2026-12
-    // (distributions, subsets, spreads: C24-C33, A22-A29) are pinned above one by one until a model change fits them.
+    // The bar set for the original 44 rows (A1-A21, C1-C23) still holds on them.
     let original_misses = KNOWN_MISSES.iter().filter(|(id, _)| is_original(id)).count();
     assert!(
         10 * (44 - original_misses) >= 9 * 44,
-        "the shipped set must meet at least 90 % of the original 44 targets"
+        "the v2 set must meet at least 90 % of the original 44 targets"
     );
-    assert_eq!(all, 62, "the embedded table has the 62 shared rows");
     assert!(met >= 53, "{met} of {all}");
 }
 
@@ -201,45 +214,66 @@ fn the_calibrated_v1_set_meets_all_targets_but_its_known_misses() {
     meets_all_targets_but(&set, &KNOWN_MISSES);
 }
 
+/// `set` on the validation table with 2000-patient cohorts at the report's seed; fails if a known miss starts
+/// passing or a met row starts missing — never to make the model look better.
+fn validation_misses_are(set: &ParamSet, known_misses: &[(&str, &str)]) {
+    use lymphosim::calibration::EMBEDDED_VALIDATION;
+    let s = LossSpec {
+        targets: targets::parse(EMBEDDED_VALIDATION).unwrap(),
+        patients: 2000,
+        seed: 20261124,
+        ..spec(0)
+    };
+    let (_, rows) = evaluate(&s, set).unwrap();
+    for r in &rows {
+        let known = known_misses.iter().find(|(id, _)| *id == r.target.id);
+        match (r.within, known) {
+            (Some(false), None) => panic!("{} ({}) now misses: model {:?}", r.target.id, set.model, r.model),
+            (Some(true), Some((_, why))) => panic!(
+                "{} ({}) now passes (known miss: {why}); update the list and docs",
+                r.target.id, set.model
+            ),
+            (None, _) => panic!("{} was not evaluated: {}", r.target.id, r.note),
+            _ => {}
+        }
+    }
+    assert_eq!(rows.len(), 10);
+}
+
 /// The validation table is reported apart from the calibration table and never fitted: its rows (figures from
-/// other cohorts and long follow-up) are evaluated with 2000-patient cohorts at the report's seed, and each miss is
-/// pinned with its reason — the test fails if a miss starts passing or a met row starts missing, never to make the
-/// model look better. No id of the validation table appears in the calibration table.
+/// other cohorts, long follow-up and real-world use) are evaluated with cohorts, and each miss is pinned with its
+/// reason, for the shipped v3 set and for v2 before it. No id of the validation table appears in the calibration
+/// table.
 #[test]
 fn the_validation_table_is_kept_apart_and_its_misses_are_explained() {
     use lymphosim::calibration::EMBEDDED_VALIDATION;
     let validation = targets::parse(EMBEDDED_VALIDATION).unwrap();
     let calibration = targets::parse(EMBEDDED_TARGETS).unwrap();
     assert!(validation.iter().all(|v| calibration.iter().all(|c| c.id != v.id)));
-    const KNOWN_MISSES: [(&str, &str); 7] = [
-        ("V1", "ALC back at the LLN after one course in 6 months vs 12.7: first-year T-cell regrowth after alemtuzumab too fast for this series (whose dose may differ from the label's first course)"),
-        ("V2", "B cells back at the LLN in 2.4 months vs 7.1: B-cell repopulation after one course too fast"),
-        ("V3", "CD8 back at the LLN in 11 months vs 20"),
-        ("V4", "CD4 back at the LLN in 24 months vs 35"),
-        ("V5", "no patient regains baseline CD8 within 10 years (30 % published): T cells approach their own baseline only asymptotically"),
-        ("V6", "no patient regains baseline CD4 within 10 years (21 % published): the same missing heterogeneity of T-cell recovery"),
-        ("V7", "B cells back at the LLN in 2.4 months vs a mean of 6"),
-    ];
-    let s = LossSpec {
-        targets: validation,
-        patients: 2000,
-        seed: 20261124,
-        ..spec(0)
-    };
-    let (_, rows) = evaluate(&s, &ParamSet::shipped()).unwrap();
-    for r in &rows {
-        let known = KNOWN_MISSES.iter().find(|(id, _)| *id == r.target.id);
-        match (r.within, known) {
-            (Some(false), None) => panic!("{} now misses: model {:?}", r.target.id, r.model),
-            (Some(true), Some((_, why))) => panic!(
-                "{} now passes (known miss: {why}); update the list and docs",
-                r.target.id
-            ),
-            (None, _) => panic!("{} was not evaluated: {}", r.target.id, r.note),
-            _ => {}
-        }
-    }
-    assert_eq!(rows.len(), 9);
+    validation_misses_are(
+        &ParamSet::shipped(),
+        &[
+            ("V1", "ALC back at the LLN after one course in 5.7 months vs 12.7: this progressive-MS series recovered about twice as slowly as the model, which is fitted to the label regimen's trial cohorts (its dose may also differ)"),
+            ("V2", "B cells back at the LLN in 2.4 months vs 7.1: the same series; the calibration rows (A17, A24) want B cells back early"),
+            ("V3", "CD8 back at the LLN in 8.4 months vs 20"),
+            ("V4", "CD4 back at the LLN in 19 months vs 35"),
+            ("V5", "13.6 % of patients back at baseline CD8 within 10 years vs 30 % (15-45 %): the set point's spread is one for CD4 and CD8"),
+            ("V7", "B cells back at the LLN in 2.4 months vs a mean of 6"),
+            ("V10", "real-world grades a month after alemtuzumab: grade 2 in 4.9 % vs 13.5 % (largest deviation 0.086 vs 0.08)"),
+        ],
+    );
+    validation_misses_are(
+        &ParamSet::shipped_v2(),
+        &[
+            ("V1", "ALC back at the LLN after one course in 6.2 months vs 12.7"),
+            ("V2", "B cells back at the LLN in 2.4 months vs 7.1"),
+            ("V3", "CD8 back at the LLN in 11 months vs 20"),
+            ("V4", "CD4 back at the LLN in 24 months vs 35"),
+            ("V5", "no patient regains baseline CD8 within 10 years (30 % published): T cells approach their own baseline only asymptotically in v2"),
+            ("V6", "no patient regains baseline CD4 within 10 years (21 % published): the same"),
+            ("V7", "B cells back at the LLN in 2.4 months vs a mean of 6"),
+        ],
+    );
 }
 
 /// Morris screening: a quantity that cannot act on the cohort (alemtuzumab clearance when only cladribine is
@@ -275,15 +309,16 @@ fn screening_finds_what_the_answer_depends_on_and_not_what_it_does_not() {
         .contains("range"));
 }
 
-/// The Laplace posterior: a quantity no target depends on keeps exactly its prior spread (`setpoint_rate` does
-/// nothing while `setpoint_shift` is 1); one the CD4 targets depend on strongly is pinned well below it.
+/// The Laplace posterior: a quantity no target depends on keeps exactly its prior spread (the thymus's decline with
+/// age does nothing to the typical patient, who is 35, the age it is counted from); one the CD4 targets depend on
+/// strongly is pinned well below it.
 #[test]
 fn identifiability_separates_what_the_data_pin_from_what_they_do_not() {
     use lymphosim::calibration::uncertainty::{laplace, sample_sets, CurvatureSpec};
     let set = ParamSet::shipped();
     let fit = vec![
         FitParam::parse("clad_kill_n4").unwrap(),
-        FitParam::parse("setpoint_rate").unwrap(),
+        FitParam::parse("thymic_decline_per_year").unwrap(),
     ];
     let spec = CurvatureSpec {
         loss: spec(0),

@@ -9,6 +9,7 @@ mod core;
 mod fuzz;
 mod invariants;
 mod kinetics;
+mod model_v3;
 mod pk_oracles;
 mod properties;
 mod regimens;
