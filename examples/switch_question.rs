@@ -55,6 +55,6 @@ fn main() -> lymphosim::Result<()> {
         Some(v) => println!("\nP(G>=3) within 2 points of cladribine alone from a {v}-month interval on"),
         None => println!("\nno interval on this grid keeps P(G>=3) within 2 points of cladribine alone"),
     }
-    println!("(300 virtual patients per arm, the same patients in every arm; model v2 with the shipped calibrated parameters)");
+    println!("(300 virtual patients per arm, the same patients in every arm; model v3 with the shipped calibrated parameters)");
     Ok(())
 }

@@ -456,7 +456,7 @@ fn merge_refuses_mixed_shards_and_keeps_failure_columns() {
 
 /// Parameter uncertainty end to end: `identifiability` writes a set with its posterior; `run --uncertainty N` runs
 /// the same patients under N sets drawn from it and writes one row per set and arm, and each set's switch answer.
-/// A set without a posterior, or sharding, is refused before any simulation.
+/// A set without a posterior, or sharding, is refused before any simulation. The shipped set carries its posterior.
 #[test]
 fn parameter_uncertainty_runs_from_identifiability_to_the_switch_answer() {
     let set = tmp("with-uncertainty.toml");
@@ -497,8 +497,18 @@ fn parameter_uncertainty_runs_from_identifiability_to_the_switch_answer() {
     let answers = std::fs::read_to_string(out.join("uncertainty-bound.csv")).unwrap();
     assert_eq!(answers.lines().count(), 1 + 3);
     for (args, needle) in [
+        // The v2 set has no [uncertainty] block (the shipped v3 set has one).
         (
-            vec!["run", "--patients", "10", "--uncertainty", "2", "--out"],
+            vec![
+                "run",
+                "--params",
+                "v2",
+                "--patients",
+                "10",
+                "--uncertainty",
+                "2",
+                "--out",
+            ],
             "identifiability",
         ),
         (
