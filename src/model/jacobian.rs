@@ -183,22 +183,11 @@ impl Model {
             let psi = p.memory_niche_share;
             let x4 = super::memory_signal(c[cell::M4], c[cell::N4], k.niche4, psi, target);
             let x8 = super::memory_signal(c[cell::M8], c[cell::N8], k.niche8, psi, target);
+            let naive = |n: usize| c[n] / b[n];
             for (i, prolif, x, kappa, hill) in [
-                (
-                    cell::N4,
-                    k.prolif_n4,
-                    c[cell::N4] / b[cell::N4],
-                    p.kappa_naive,
-                    p.hill_naive,
-                ),
+                (cell::N4, k.prolif_n4, naive(cell::N4), p.kappa_naive, p.hill_naive),
                 (cell::M4, k.prolif_m4, x4, p.kappa_memory, p.hill_memory),
-                (
-                    cell::N8,
-                    k.prolif_n8,
-                    c[cell::N8] / b[cell::N8],
-                    p.kappa_naive,
-                    p.hill_naive,
-                ),
+                (cell::N8, k.prolif_n8, naive(cell::N8), p.kappa_naive, p.hill_naive),
                 (cell::M8, k.prolif_m8, x8, p.kappa_memory, p.hill_memory),
             ] {
                 let h = super::homeostasis(x, kappa, hill);

@@ -12,6 +12,19 @@ fn gated_sequence(interval_months: f64) -> Regimen {
         .unwrap()
 }
 
+/// One alemtuzumab course, then a cladribine week on day 60 (deep in the alemtuzumab trough).
+fn alemtuzumab_then_cladribine_on_day_60() -> Regimen {
+    Regimen::default()
+        .with(
+            Start::AtDay(0.0),
+            Course::infusion_daily("alem", Drug::Alemtuzumab, 5, 12.0, 1.0 / 6.0),
+        )
+        .with(
+            Start::AtDay(60.0),
+            Course::oral_daily("c1", Drug::Cladribine, &[10.0; 5]),
+        )
+}
+
 /// `simulate` honours a lab gate: a month after alemtuzumab course 2 the typical ALC is far below the LLN, so
 /// year 1 of cladribine waits; the first tablet in the trajectory's record is on the delayed day, when ALC ≥ LLN.
 #[test]
@@ -112,19 +125,10 @@ fn no_planned_dose_vanishes_when_a_gate_delays_a_course() {
 /// first day it can be given — never silently dropped.
 #[test]
 fn a_fixed_course_overtaken_by_a_delay_is_moved_whole() {
-    let mut r = Regimen::default()
-        .with(
-            Start::AtDay(0.0),
-            Course::infusion_daily("alem", Drug::Alemtuzumab, 5, 12.0, 1.0 / 6.0),
-        )
-        .with(
-            Start::AtDay(60.0),
-            Course::oral_daily("c1", Drug::Cladribine, &[10.0; 5]),
-        )
-        .with(
-            Start::AtDay(90.0),
-            Course::oral_daily("c2", Drug::Cladribine, &[10.0; 5]),
-        );
+    let mut r = alemtuzumab_then_cladribine_on_day_60().with(
+        Start::AtDay(90.0),
+        Course::oral_daily("c2", Drug::Cladribine, &[10.0; 5]),
+    );
     r.courses[1].gate = Some(Gate {
         observable: Count::Alc,
         min_cells_per_ul: 800.0,
@@ -305,15 +309,7 @@ fn out_of_range_inputs_name_the_field() {
 /// first visit, and given at the first visit with ALC ≥ 800 — not at an earlier one with ALC in [500, 800).
 #[test]
 fn trial_protocol_holds_at_grade_3_and_resumes_at_grade_1() {
-    let r = Regimen::default()
-        .with(
-            Start::AtDay(0.0),
-            Course::infusion_daily("alem", Drug::Alemtuzumab, 5, 12.0, 1.0 / 6.0),
-        )
-        .with(
-            Start::AtDay(60.0),
-            Course::oral_daily("c1", Drug::Cladribine, &[10.0; 5]),
-        );
+    let r = alemtuzumab_then_cladribine_on_day_60();
     let protocol = TrialProtocol::clarity();
     let r = protocol.apply(r).unwrap();
     let gate = r.courses[1].gate.unwrap();
