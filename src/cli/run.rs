@@ -346,7 +346,7 @@ pub(super) fn run(a: &RunArgs) -> anyhow::Result<()> {
     let spread = if ensemble.is_empty() {
         None
     } else {
-        let r = parameter_spread(&text, &scenario, &ensemble, threads, a.quiet, out.path())?;
+        let r = parameter_spread(&text, &scenario, &summary.arms, &ensemble, threads, a.quiet, out.path())?;
         if !a.no_plots {
             // The risk figure again, with the parameter band over the Monte Carlo one.
             lymphosim::plot::risk_curves(out.path(), &summary, Some(&r.2))?;
@@ -399,129 +399,60 @@ struct Spread {
     model90: [f64; 2],
 }
 
-/// Runs the same patients under every parameter set of `ensemble`, writes `uncertainty.csv` (one row per set and
-/// arm) and, for a sweep with a bound, `uncertainty-bound.csv` (each set's answer) into `dir`, and returns each
-/// arm's endpoints with their Monte Carlo and parameter intervals, and each set's answer.
+/// Runs the same patients under every parameter set of `ensemble` (`scenario::ensemble`), writes
+/// `uncertainty.csv` and, for a sweep with a bound, `uncertainty-bound.csv` into `dir`, and returns each arm's
+/// endpoints with their Monte Carlo and parameter intervals, each set's answer, and the figure's band.
 fn parameter_spread(
     text: &str,
     scenario: &Scenario,
-    ensemble: &[lymphosim::population::paramset::ParamSet],
+    base: &[lymphosim::cohort::summary::ArmSummary],
+    sets: &[lymphosim::population::paramset::ParamSet],
     threads: usize,
     quiet: bool,
     dir: &Path,
 ) -> anyhow::Result<(Vec<Spread>, Vec<Option<f64>>, lymphosim::plot::ParameterBand)> {
-    use lymphosim::model::Count;
-    let endpoints = |s: &lymphosim::cohort::summary::ArmSummary| {
-        [
-            s.p_grade_ge3.value,
-            s.p_grade4.value,
-            s.p_cd4_below_200.value,
-            s.nadir_of(Count::Cd4).and_then(|q| q.p50).unwrap_or(f64::NAN),
-        ]
-    };
-    const NAMES: [&str; 4] = ["p_grade_ge3", "p_grade4", "p_cd4_below_200", "cd4_nadir_median"];
-    let base = Cohort::from_spec(scenario.spec.clone())
-        .per_patient(false)
-        .threads(threads)
-        .run()?
-        .summary();
-    let mut csv = String::from("set,arm,p_grade_ge3,p_grade4,p_cd4_below_200,cd4_nadir_median\n");
-    let mut per_arm: Vec<Vec<[f64; 4]>> = vec![Vec::new(); base.len()];
-    let mut answers: Vec<Option<f64>> = Vec::new();
-    // P(G >= 3) per set at each sweep value of the first base arm, for the figure's parameter band.
-    let mut swept: Vec<(f64, Vec<f64>)> = scenario
-        .spec
-        .arms
-        .iter()
-        .filter_map(|a| a.sweep.filter(|p| p.base == 0).map(|p| (p.value, Vec::new())))
-        .collect();
-    for (k, set) in ensemble.iter().enumerate() {
+    use lymphosim::scenario::ensemble::{self, endpoints, ENDPOINTS};
+    let progress = |k: usize| {
         if !quiet {
-            eprint!("\rparameter set {}/{} ...", k + 1, ensemble.len());
+            eprint!("\rparameter set {k}/{} ...", sets.len());
         }
-        // The same scenario, patients and seed: only the parameter set changes (common random numbers).
-        let mut s = scenario::parse_with(text, set)?;
-        s.spec.patients = scenario.spec.patients;
-        s.spec.seed = scenario.spec.seed;
-        let summary = Cohort::from_spec(s.spec.clone())
-            .per_patient(false)
-            .threads(threads)
-            .run()?
-            .summary();
-        if let (Some(sweep), Some(bound)) = (&s.sweep, &s.bound) {
-            let reference = s.reference_arm.map(|i| &summary[i]);
-            let curves =
-                lymphosim::cohort::study::curves(&s.spec.arms, &summary, &s.base_names, sweep, Some(bound), reference);
-            answers.push(curves.first().and_then(|c| c.shortest_meeting_bound));
-        }
-        for (spec_arm, arm) in s.spec.arms.iter().zip(&summary) {
-            if let Some(p) = spec_arm.sweep.filter(|p| p.base == 0) {
-                if let Some(v) = swept.iter_mut().find(|(x, _)| *x == p.value) {
-                    v.1.push(arm.p_grade_ge3.value);
-                }
-            }
-        }
-        for (i, arm) in summary.iter().enumerate() {
-            let e = endpoints(arm);
-            csv.push_str(&format!(
-                "{k},{},{},{},{},{}\n",
-                report::csv_field(&arm.name),
-                e[0],
-                e[1],
-                e[2],
-                e[3]
-            ));
-            per_arm[i].push(e);
-        }
-    }
+    };
+    // The same scenario, patients and seed: only the parameter set changes (common random numbers).
+    let run = ensemble::run(
+        text,
+        &sets[0],
+        sets,
+        scenario.spec.patients,
+        scenario.spec.seed,
+        Some(threads),
+        &progress,
+    )?;
     if !quiet {
         eprintln!();
     }
-    lymphosim::output::write_atomic(&dir.join("uncertainty.csv"), csv.as_bytes())?;
-    if !answers.is_empty() {
-        let mut a = String::from("set,shortest_meeting_bound\n");
-        for (k, v) in answers.iter().enumerate() {
-            a.push_str(&format!("{k},{}\n", v.map_or(String::new(), |x| x.to_string())));
-        }
-        lymphosim::output::write_atomic(&dir.join("uncertainty-bound.csv"), a.as_bytes())?;
+    write_atomic(&dir.join("uncertainty.csv"), run.csv().as_bytes())?;
+    if let Some(a) = run.answers_csv() {
+        write_atomic(&dir.join("uncertainty-bound.csv"), a.as_bytes())?;
     }
-    let quantile = |xs: &mut Vec<f64>, q: f64| {
-        xs.sort_by(f64::total_cmp);
-        let pos = q * (xs.len() - 1) as f64;
-        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-        xs[lo] + (xs[hi] - xs[lo]) * (pos - lo as f64)
-    };
     let mut out = Vec::new();
-    for (arm, sets) in base.iter().zip(&per_arm) {
+    for (i, arm) in base.iter().enumerate() {
         let e = endpoints(arm);
         let props = [arm.p_grade_ge3, arm.p_grade4, arm.p_cd4_below_200];
-        for (j, name) in NAMES.iter().enumerate() {
-            let mut xs: Vec<f64> = sets.iter().map(|v| v[j]).filter(|x| x.is_finite()).collect();
-            let model90 = if xs.is_empty() {
-                [f64::NAN; 2]
-            } else {
-                [quantile(&mut xs, 0.05), quantile(&mut xs, 0.95)]
-            };
+        for (j, name) in ENDPOINTS.iter().enumerate() {
             out.push(Spread {
                 arm: arm.name.clone(),
                 endpoint: name,
                 value: e[j],
                 mc95: props.get(j).map_or([f64::NAN; 2], |p| p.ci95),
-                model90,
+                model90: run.interval90(i, j),
             });
         }
     }
     let band = lymphosim::plot::ParameterBand {
-        sets: ensemble.len(),
-        points: swept
-            .into_iter()
-            .filter_map(|(v, mut xs)| {
-                xs.retain(|x| x.is_finite());
-                (!xs.is_empty()).then(|| (v, quantile(&mut xs, 0.05), quantile(&mut xs, 0.95)))
-            })
-            .collect(),
+        sets: sets.len(),
+        points: run.grade3_band(),
     };
-    Ok((out, answers, band))
+    Ok((out, run.answers, band))
 }
 
 /// How often each grid value is the switch answer (the shortest value meeting the bound) over the sets.

@@ -19,6 +19,7 @@ use crate::simulate::{PkForm, SimOptions};
 use crate::solver::{Method, SolverOptions};
 use crate::units::{hours, months, years, DAYS_PER_MONTH};
 
+pub mod ensemble;
 mod raw;
 
 use raw::{RawCourse, RawScenario};

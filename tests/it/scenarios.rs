@@ -201,3 +201,32 @@ fn a_sweep_knows_its_base_arm_and_reference() {
     assert_eq!(summary.reference_arm.as_deref(), Some("reference: cladribine-label"));
     assert_eq!(summary.sweep[0].shortest_meeting_bound, Some(6.0));
 }
+
+/// An ensemble of copies of one parameter set reproduces the plain run of the study exactly (the same patients,
+/// seed and model), set after set; its answers and intervals are then degenerate.
+#[test]
+fn an_ensemble_of_one_set_repeats_the_plain_run() {
+    use lymphosim::population::paramset::ParamSet;
+    use lymphosim::scenario::ensemble::{self, endpoints};
+    let text = "name = \"t\"\npatients = 40\nseed = 7\nhorizon_years = 4\n[[arms]]\nname = \"switch\"\npreset = \"sequence\"\n[sweep]\nparameter = \"interval_months\"\nvalues = [6, 12]\n[bound]\nendpoint = \"p_grade_ge3\"\nmax_above_reference = 0.02\n";
+    let set = ParamSet::shipped();
+    let plain = lymphosim::scenario::parse_with(text, &set).unwrap();
+    let plain = lymphosim::cohort::Cohort::from_spec(plain.spec)
+        .run()
+        .unwrap()
+        .summary();
+    let run = ensemble::run(text, &set, &[set.clone(), set.clone()], 40, 7, Some(1), &|_| {}).unwrap();
+    assert_eq!(run.summaries.len(), 2);
+    assert_eq!(run.answers.len(), 2);
+    assert_eq!(run.answers[0], run.answers[1]);
+    for sums in &run.summaries {
+        for (a, b) in sums.iter().zip(&plain) {
+            assert_eq!(a.name, b.name);
+            assert_eq!(endpoints(a).map(f64::to_bits), endpoints(b).map(f64::to_bits));
+        }
+    }
+    let [lo, hi] = run.interval90(0, 0);
+    assert_eq!(lo, hi);
+    assert_eq!(run.grade3_band().len(), 2);
+    assert_eq!(run.csv().lines().count(), 1 + 2 * plain.len());
+}
