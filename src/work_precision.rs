@@ -432,3 +432,142 @@ pub fn run(cfg: &StudyConfig, progress: &mut dyn FnMut(&str)) -> Result<Study> {
         patients: cfg.patients,
     })
 }
+
+/// The decision metrics compared in [`decision_study`]: P(worst grade ≥ 3) and P(CD4 < 200) after the switch
+/// (fractions), and the median CD4 nadir after it (cells/µL).
+pub const DECISION_METRICS: [&str; 3] = ["p_grade_ge3", "p_cd4_below_200", "cd4_nadir_median"];
+
+/// One method and tolerance in the decision study.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionRow {
+    /// `method/pk`.
+    pub candidate: String,
+    /// Tolerance (rtol = atol) or fixed step (days).
+    pub rung: f64,
+    /// The metrics ([`DECISION_METRICS`]).
+    pub metrics: [f64; 3],
+    /// Absolute difference from the reference run's metrics.
+    pub error: [f64; 3],
+    /// Wall time per patient (µs, one thread, with every outcome).
+    pub us_per_patient: f64,
+}
+
+/// The switch question's answer at every method and tolerance, next to its Monte Carlo error.
+#[derive(Debug, Clone)]
+pub struct DecisionStudy {
+    /// Patients in the cohort.
+    pub patients: u64,
+    /// The reference metrics (own Dopri5 at rtol = atol = 1e-10).
+    pub reference: [f64; 3],
+    /// Monte Carlo standard error of the two proportions at this cohort size, `√(p(1 − p)/n)`; the median nadir's
+    /// resolution is its histogram bin (4.7 %), not a standard error.
+    pub mc_se: [f64; 2],
+    /// One row per candidate and rung.
+    pub rows: Vec<DecisionRow>,
+}
+
+/// The decision metrics of the `sequence` regimen switched at 12 months under the label's rules, 5 years from
+/// the switch's first dose, for `patients` patients of the shipped population at `seed`, with `opts`.
+fn decision_metrics(patients: u64, seed: u64, opts: SimOptions) -> Result<([f64; 3], u64)> {
+    use crate::cohort::{ArmRegimen, Cohort};
+    use crate::model::Count;
+    let run = Cohort::new(PopulationModel::shipped())
+        .arm(
+            "sequence",
+            ArmRegimen::Preset {
+                name: "sequence".into(),
+                interval_months: 12.0,
+            },
+        )
+        .label_rules(crate::regimen::LabelRules::default())
+        .patients(patients)
+        .seed(seed)
+        .horizon_years(5.0)
+        .sim(opts)
+        .threads(1)
+        .run()?;
+    let s = &run.summary()[0];
+    let nadir = s.nadir_of(Count::Cd4).and_then(|q| q.p50).unwrap_or(f64::NAN);
+    Ok(([s.p_grade_ge3.value, s.p_cd4_below_200.value, nadir], s.analysed))
+}
+
+/// Work-precision for the decision: the switch question's metrics at every exact-PK candidate and rung of the
+/// study (quick or full ladders), against a tight reference, with the Monte Carlo standard error of the same
+/// metrics at this cohort size — which tolerance is enough for the question, not only for the counts. `progress`
+/// gets a line per candidate.
+pub fn decision_study(patients: u64, seed: u64, quick: bool, progress: &mut dyn FnMut(&str)) -> Result<DecisionStudy> {
+    let reference_opts = SimOptions {
+        method: Method::Dopri5,
+        solver: SolverOptions {
+            rtol: 1e-10,
+            atol: 1e-10,
+            ..SolverOptions::default()
+        },
+        pk: PkForm::Exact,
+    };
+    let (reference, analysed) = decision_metrics(patients, seed, reference_opts)?;
+    let n = analysed.max(1) as f64;
+    let se = |p: f64| (p * (1.0 - p) / n).sqrt();
+    let mut rows = Vec::new();
+    for c in candidates(quick).into_iter().filter(|c| c.pk == PkForm::Exact) {
+        progress(&format!("{} ...", c.label()));
+        for &rung in &c.ladder {
+            let t0 = Instant::now();
+            let (metrics, _) = decision_metrics(patients, seed, c.options(rung))?;
+            let us = t0.elapsed().as_secs_f64() * 1e6 / patients as f64;
+            let error = [0, 1, 2].map(|i| (metrics[i] - reference[i]).abs());
+            rows.push(DecisionRow {
+                candidate: c.label(),
+                rung,
+                metrics,
+                error,
+                us_per_patient: us,
+            });
+        }
+    }
+    Ok(DecisionStudy {
+        patients,
+        reference,
+        mc_se: [se(reference[0]), se(reference[1])],
+        rows,
+    })
+}
+
+impl DecisionStudy {
+    /// `decision.csv`: one row per candidate and rung, with the reference and the Monte Carlo errors repeated.
+    pub fn to_csv(&self) -> String {
+        let mut s = String::from(
+            "candidate,rung,p_grade_ge3,p_cd4_below_200,cd4_nadir_median,error_p_grade_ge3,error_p_cd4_below_200,error_cd4_nadir_median,us_per_patient,mc_se_p_grade_ge3,mc_se_p_cd4_below_200\n",
+        );
+        for r in &self.rows {
+            s.push_str(&format!(
+                "{},{:e},{},{},{},{},{},{},{},{},{}\n",
+                r.candidate,
+                r.rung,
+                r.metrics[0],
+                r.metrics[1],
+                r.metrics[2],
+                r.error[0],
+                r.error[1],
+                r.error[2],
+                r.us_per_patient,
+                self.mc_se[0],
+                self.mc_se[1]
+            ));
+        }
+        s
+    }
+
+    /// The loosest rung of `candidate` from which every tighter rung keeps both proportions within a tenth of
+    /// their Monte Carlo standard error of the reference (`None`: no rung does).
+    pub fn loosest_sufficient(&self, candidate: &str) -> Option<f64> {
+        let rows: Vec<&DecisionRow> = self.rows.iter().filter(|r| r.candidate == candidate).collect();
+        let ok = |r: &DecisionRow| r.error[0] <= 0.1 * self.mc_se[0] && r.error[1] <= 0.1 * self.mc_se[1];
+        // Ladders run from loose to tight: the answer is the first rung after the last failing one.
+        let last_bad = rows.iter().rposition(|r| !ok(r));
+        match last_bad {
+            None => rows.first().map(|r| r.rung),
+            Some(i) => rows.get(i + 1).map(|r| r.rung),
+        }
+    }
+}

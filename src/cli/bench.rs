@@ -6,6 +6,9 @@ use lymphosim::work_precision::{self, Study, StudyConfig, TARGET_ERROR};
 use super::WorkPrecisionArgs;
 
 pub(super) fn work_precision(a: &WorkPrecisionArgs) -> anyhow::Result<()> {
+    if a.decision {
+        return decision(a);
+    }
     let cfg = StudyConfig {
         patients: a.patients,
         seed: a.seed,
@@ -69,4 +72,56 @@ fn print_table(s: &Study) {
             println!("  {c:<28} {us:>10.1} µs per patient ({:.1}x the fastest)", us / fastest);
         }
     }
+}
+
+/// `bench work-precision --decision`: the switch question's metrics per method and tolerance.
+fn decision(a: &WorkPrecisionArgs) -> anyhow::Result<()> {
+    use lymphosim::work_precision::{decision_study, DECISION_METRICS};
+    let quiet = a.quiet;
+    let s = decision_study(a.patients, a.seed, a.quick, &mut |line| {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    })?;
+    println!(
+        "sequence at 12 months, label rules, 5 years, {} patients; reference (dopri5/exact, 1e-10): P(G>=3) {:.4}, P(CD4<200) {:.4}, median CD4 nadir {:.1}",
+        s.patients, s.reference[0], s.reference[1], s.reference[2]
+    );
+    println!(
+        "Monte Carlo standard error at this size: P(G>=3) {:.4}, P(CD4<200) {:.4} (the nadir median is resolved to one 4.7 % bin)",
+        s.mc_se[0], s.mc_se[1]
+    );
+    println!(
+        "{:<28} {:>9} {:>14} {:>16} {:>18} {:>12}",
+        "method/pk",
+        "rtol|step",
+        format!("err {}", DECISION_METRICS[0]),
+        format!("err {}", DECISION_METRICS[1]),
+        format!("err {}", DECISION_METRICS[2]),
+        "µs/patient"
+    );
+    for r in &s.rows {
+        println!(
+            "{:<28} {:>9.0e} {:>14.1e} {:>16.1e} {:>18.2} {:>12.1}",
+            r.candidate, r.rung, r.error[0], r.error[1], r.error[2], r.us_per_patient
+        );
+    }
+    println!("loosest setting from which the proportions stay within a tenth of their Monte Carlo error:");
+    let mut seen: Vec<&str> = Vec::new();
+    for r in &s.rows {
+        if !seen.contains(&r.candidate.as_str()) {
+            seen.push(&r.candidate);
+            let v = s.loosest_sufficient(&r.candidate);
+            println!(
+                "  {:<28} {}",
+                r.candidate,
+                v.map_or("none on the ladder".to_string(), |x| format!("{x:.0e}"))
+            );
+        }
+    }
+    std::fs::create_dir_all(&a.out)?;
+    let csv = a.out.join("decision.csv");
+    write_atomic(&csv, s.to_csv().as_bytes())?;
+    println!("wrote {}", csv.display());
+    Ok(())
 }

@@ -91,6 +91,10 @@ struct WorkPrecisionArgs {
     /// No progress lines on stderr.
     #[arg(long)]
     quiet: bool,
+    /// Instead of the counts, the switch question's answer (P(G>=3), P(CD4<200), median CD4 nadir; `sequence` at
+    /// 12 months, label rules, 5 years) per method and tolerance, next to its Monte Carlo error (decision.csv).
+    #[arg(long)]
+    decision: bool,
 }
 
 #[derive(Debug, Args)]

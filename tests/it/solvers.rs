@@ -160,3 +160,36 @@ fn the_method_table_is_the_one_place_methods_are_described() {
         }
     }
 }
+
+/// Work-precision for the decision: every exact-PK candidate and rung is evaluated on the same patients; at a
+/// tight tolerance the answer equals the reference's exactly; the "loosest sufficient" rung reads the ladder from
+/// loose to tight and needs every tighter rung to be within a tenth of the Monte Carlo error.
+#[test]
+fn the_decision_study_compares_answers_with_their_monte_carlo_error() {
+    use lymphosim::work_precision::{decision_study, DecisionRow, DecisionStudy};
+    let s = decision_study(25, 3, true, &mut |_| {}).unwrap();
+    assert!(s.mc_se.iter().all(|x| x.is_finite()));
+    let tight = s
+        .rows
+        .iter()
+        .find(|r| r.candidate == "dopri5/exact" && r.rung == 1e-8)
+        .unwrap();
+    assert_eq!(tight.error[0], 0.0);
+    assert_eq!(tight.error[1], 0.0);
+    assert!(s.rows.iter().all(|r| !r.candidate.ends_with("/ode")));
+    let row = |rung: f64, e: f64| DecisionRow {
+        candidate: "m".into(),
+        rung,
+        metrics: [0.0; 3],
+        error: [e, 0.0, 0.0],
+        us_per_patient: 1.0,
+    };
+    let synthetic = DecisionStudy {
+        patients: 100,
+        reference: [0.3, 0.5, 100.0],
+        mc_se: [0.05, 0.05],
+        rows: vec![row(1e-3, 0.02), row(1e-4, 0.001), row(1e-5, 0.01), row(1e-6, 0.0)],
+    };
+    assert_eq!(synthetic.loosest_sufficient("m"), Some(1e-6));
+    assert_eq!(synthetic.loosest_sufficient("nope"), None);
+}
