@@ -51,6 +51,7 @@
 pub mod calibration;
 pub mod cohort;
 pub mod error;
+pub mod forecast;
 pub mod model;
 pub mod outcome;
 pub mod output;

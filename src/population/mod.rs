@@ -242,6 +242,19 @@ pub struct PopulationModel {
     chol: DMatrix<f64>,
 }
 
+/// A patient's covariates: what is known about them before any random effect.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PatientCovariates {
+    /// Age (years).
+    pub age_years: f64,
+    /// Body weight (kg).
+    pub weight_kg: f64,
+    /// Creatinine clearance (mL/min).
+    pub crcl_ml_min: f64,
+    /// Neutralising anti-alemtuzumab antibodies after course 2.
+    pub neutralising_antibodies: bool,
+}
+
 /// One virtual patient.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Patient {
@@ -473,7 +486,11 @@ impl PopulationModel {
         &self.variability
     }
 
-    /// Draws patient `id` from `rng` (which should be that patient's own stream).
+    /// Number of standard-normal draws behind a patient's random effects ([`PopulationModel::patient`]).
+    pub const RANDOM_EFFECTS: usize = N_ETA;
+
+    /// Draws patient `id` from `rng` (which should be that patient's own stream): covariates, then
+    /// [`PopulationModel::RANDOM_EFFECTS`] standard-normal draws mapped by [`PopulationModel::patient`].
     pub fn sample<R: Rng + ?Sized>(&self, id: u64, rng: &mut R) -> Patient {
         let c = &self.covariates;
         let age = truncated_normal(rng, c.age_mean, c.age_sd, c.age_range);
@@ -482,9 +499,31 @@ impl PopulationModel {
         let crcl = truncated_normal(rng, c.crcl_mean, c.crcl_sd, c.crcl_range);
         let u: f64 = rand::RngExt::random(rng);
         let nab = u < c.nab_probability;
-        let z = DVector::<f64>::from_iterator(N_ETA, (0..N_ETA).map(|_| StandardNormal.sample(rng)));
-        let eta = &self.chol * z;
+        let z: Vec<f64> = (0..N_ETA).map(|_| StandardNormal.sample(rng)).collect();
+        let covariates = PatientCovariates {
+            age_years: age,
+            weight_kg: weight,
+            crcl_ml_min: crcl,
+            neutralising_antibodies: nab,
+        };
+        self.patient(id, &covariates, &z)
+    }
 
+    /// The patient with these covariates whose random effects come from the standard-normal vector `z`
+    /// (`z = 0` is the typical patient of these covariates; `η = Ω^{1/2} z` as in sampling). A deterministic map:
+    /// the prior of `z` is N(0, I), which is what an estimate of one patient's effects works with.
+    ///
+    /// # Panics
+    /// If `z` does not hold [`PopulationModel::RANDOM_EFFECTS`] numbers.
+    pub fn patient(&self, id: u64, covariates: &PatientCovariates, z: &[f64]) -> Patient {
+        assert_eq!(z.len(), N_ETA, "a patient needs {N_ETA} standard-normal draws");
+        let eta = &self.chol * DVector::from_column_slice(z);
+        let PatientCovariates {
+            age_years: age,
+            weight_kg: weight,
+            crcl_ml_min: crcl,
+            neutralising_antibodies: nab,
+        } = *covariates;
         let t = &self.typical;
         let mut p = t.clone();
         p.age_years = age;

@@ -6,6 +6,7 @@ mod calibration;
 mod cli;
 mod cohort;
 mod core;
+mod forecast;
 mod fuzz;
 mod invariants;
 mod kinetics;

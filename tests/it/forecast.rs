@@ -1,0 +1,116 @@
+//! The personal forecast's estimation core: lab histories are parsed with units and clear errors; the MAP estimate
+//! of a patient's random effects predicts that patient's future counts better as their labs accumulate.
+
+use lymphosim::forecast::{log_likelihood, map_estimate, parse_history, LabObservation, ResidualModel};
+use lymphosim::population::PatientCovariates;
+use lymphosim::prelude::*;
+use rand_distr::{Distribution, StandardNormal};
+
+#[test]
+fn a_history_states_its_units_and_bad_rows_name_line_and_column() {
+    let h = parse_history("day,count,value,unit\n30,CD4,0.12,10^9/L\n10,alc,850,cells/uL\n\n").unwrap();
+    assert_eq!(h.len(), 2);
+    assert_eq!((h[0].day, h[0].count, h[0].cells_per_ul), (10.0, Count::Alc, 850.0));
+    assert_eq!((h[1].count, h[1].cells_per_ul), (Count::Cd4, 120.0));
+    for (text, line, column) in [
+        ("", 0, "header"),
+        ("day,count,value\n1,CD4,100\n", 1, "header"),
+        ("day,count,value,unit\n1,IgG,100,cells/uL\n", 2, "count"),
+        ("day,count,value,unit\n1,CD4,-5,cells/uL\n", 2, "value"),
+        ("day,count,value,unit\n1,CD4,850000000,cells/uL\n", 2, "value"),
+        ("day,count,value,unit\n1,CD4,100,cells/L\n", 2, "unit"),
+        ("day,count,value,unit\n-1,CD4,100,cells/uL\n", 2, "day"),
+        ("day,count,value,unit\nsoon,CD4,100,cells/uL\n", 2, "day"),
+        ("day,count,value,unit\n1,CD4,100\n", 2, "row"),
+    ] {
+        let e = parse_history(text).expect_err(text);
+        assert_eq!((e.line, e.column), (line, column), "{e} for {text:?}");
+    }
+}
+
+/// Synthetic labs of a virtual patient: CD4 and ALC at `days`, with the residual model's log-normal noise.
+fn labs_of(
+    patient: &Patient,
+    regimen: &Regimen,
+    days: &[f64],
+    residual: &ResidualModel,
+    seed: u64,
+) -> Vec<LabObservation> {
+    let model = Model::new(patient.params.clone()).unwrap();
+    let p = Problem::new(model.clone(), regimen, *days.last().unwrap())
+        .unwrap()
+        .with_observation_days(days.to_vec())
+        .unwrap();
+    let t = simulate(&p, &SimOptions::default()).unwrap();
+    let mut rng = patient_rng(seed, patient.id);
+    let mut out = Vec::new();
+    for (d, y) in t.days.iter().zip(&t.states) {
+        let o = model.observe(y);
+        for (count, cv) in [(Count::Cd4, residual.cv[1]), (Count::Alc, residual.cv[0])] {
+            let sd = (1.0 + cv * cv).ln().sqrt();
+            let z: f64 = StandardNormal.sample(&mut rng);
+            out.push(LabObservation {
+                day: *d,
+                count,
+                cells_per_ul: count.of(&o) * (sd * z).exp(),
+            });
+        }
+    }
+    out
+}
+
+/// CD4 of `patient` on `day` under `regimen`.
+fn cd4_on(patient: &Patient, regimen: &Regimen, day: f64) -> f64 {
+    let model = Model::new(patient.params.clone()).unwrap();
+    let p = Problem::new(model.clone(), regimen, day).unwrap();
+    let t = simulate(&p, &SimOptions::default()).unwrap();
+    model.observe(t.states.last().unwrap()).cd4
+}
+
+/// Virtual patients drawn from the population get noisy CD4 and ALC labs after alemtuzumab; their CD4 two years
+/// on is predicted from the MAP with no labs (the typical patient of their covariates), with the first two
+/// visits, and with all five. The error of the prediction (log scale, averaged over patients) falls as the labs
+/// accumulate. With no labs the MAP is exactly the typical patient.
+#[test]
+fn the_map_predicts_a_patient_better_as_labs_accumulate() {
+    let pop = PopulationModel::shipped();
+    let regimen = presets::alemtuzumab_label();
+    let residual = ResidualModel::default();
+    let visits = [30.0, 91.0, 183.0, 274.0, 365.0];
+    let mut err = [0.0; 3];
+    let n = 6;
+    for i in 0..n {
+        let truth = pop.sample(i, &mut patient_rng(77, i));
+        let cov = PatientCovariates {
+            age_years: truth.age_years,
+            weight_kg: truth.weight_kg,
+            crcl_ml_min: truth.crcl_ml_min,
+            neutralising_antibodies: truth.neutralising_antibodies,
+        };
+        let labs = labs_of(&truth, &regimen, &visits, &residual, 78);
+        let future = cd4_on(&truth, &regimen, 730.0).ln();
+        for (k, used) in [0usize, 4, 10].into_iter().enumerate() {
+            let m = map_estimate(&pop, &cov, &regimen, &labs[..used], &residual, 3000).unwrap();
+            if used == 0 {
+                assert!(m.z.iter().all(|z| *z == 0.0) && m.evaluations == 0);
+            } else {
+                // The estimate fits the labs at least as well as the typical patient does.
+                let typical = pop.patient(0, &cov, &[0.0; PopulationModel::RANDOM_EFFECTS]);
+                let ll0 = log_likelihood(&typical, &regimen, &labs[..used], &residual, &SimOptions::default()).unwrap();
+                assert!(
+                    m.objective <= -ll0 + 1e-9,
+                    "MAP objective {} vs typical {}",
+                    m.objective,
+                    -ll0
+                );
+            }
+            err[k] += (cd4_on(&m.patient, &regimen, 730.0).ln() - future).abs() / n as f64;
+        }
+    }
+    eprintln!("mean |log error| of CD4 at day 730 with 0, 2 and 5 visits: {err:?}");
+    assert!(
+        err[2] < err[0],
+        "mean |log error| of CD4 at day 730: {err:?} (no labs, 2 visits, 5 visits)"
+    );
+    assert!(err[1] < err[0], "{err:?}");
+}
