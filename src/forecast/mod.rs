@@ -176,6 +176,42 @@ pub fn log_likelihood(
     Some(ll)
 }
 
+/// Everything known about one patient: the population (the prior), their covariates, the doses given, their
+/// labs, and the residual error model.
+#[derive(Debug, Clone, Copy)]
+pub struct PatientData<'a> {
+    /// The population model: the prior.
+    pub population: &'a PopulationModel,
+    /// The patient's covariates.
+    pub covariates: &'a PatientCovariates,
+    /// The doses given (and planned).
+    pub regimen: &'a Regimen,
+    /// The patient's labs, sorted by day.
+    pub labs: &'a [LabObservation],
+    /// The measurement error of the labs.
+    pub residual: &'a ResidualModel,
+}
+
+impl PatientData<'_> {
+    /// The patient of effects `z`.
+    pub fn patient(&self, z: &[f64]) -> Patient {
+        self.population.patient(0, self.covariates, z)
+    }
+
+    /// `½ |z|² − log L(labs | z)`: what [`map_estimate`] minimises; `None` for an invalid model.
+    pub fn objective(&self, z: &[f64]) -> Option<f64> {
+        let prior = 0.5 * z.iter().map(|x| x * x).sum::<f64>();
+        log_likelihood(
+            &self.patient(z),
+            self.regimen,
+            self.labs,
+            self.residual,
+            &SimOptions::default(),
+        )
+        .map(|ll| prior - ll)
+    }
+}
+
 /// The MAP estimate.
 #[derive(Debug, Clone)]
 pub struct MapEstimate {
@@ -191,62 +227,33 @@ pub struct MapEstimate {
 
 #[derive(Clone, Copy)]
 struct Posterior<'a> {
-    population: &'a PopulationModel,
-    covariates: &'a PatientCovariates,
-    regimen: &'a Regimen,
-    labs: &'a [LabObservation],
-    residual: &'a ResidualModel,
-    sim: &'a SimOptions,
+    data: &'a PatientData<'a>,
     evaluations: &'a std::cell::Cell<u64>,
-}
-
-impl Posterior<'_> {
-    fn objective(&self, z: &[f64]) -> f64 {
-        self.evaluations.set(self.evaluations.get() + 1);
-        let prior = 0.5 * z.iter().map(|x| x * x).sum::<f64>();
-        let patient = self.population.patient(0, self.covariates, z);
-        match log_likelihood(&patient, self.regimen, self.labs, self.residual, self.sim) {
-            Some(ll) => prior - ll,
-            None => f64::MAX / 4.0,
-        }
-    }
 }
 
 impl CostFunction for Posterior<'_> {
     type Param = DVector<f64>;
     type Output = f64;
     fn cost(&self, z: &DVector<f64>) -> Result<f64, ArgminError> {
-        Ok(self.objective(z.as_slice()))
+        self.evaluations.set(self.evaluations.get() + 1);
+        Ok(self.data.objective(z.as_slice()).unwrap_or(f64::MAX / 4.0))
     }
 }
 
-/// The MAP estimate of one patient's random effects from `labs`, with `population` as the prior: Nelder–Mead from
-/// the typical patient (`z = 0`, a simplex of unit steps), at most `max_iters` iterations. With no labs it is the
-/// typical patient of these covariates.
-pub fn map_estimate(
-    population: &PopulationModel,
-    covariates: &PatientCovariates,
-    regimen: &Regimen,
-    labs: &[LabObservation],
-    residual: &ResidualModel,
-    max_iters: u64,
-) -> crate::Result<MapEstimate> {
+/// The MAP estimate of one patient's random effects from their labs, with the population as the prior:
+/// Nelder–Mead from the typical patient (`z = 0`, a simplex of unit steps), at most `max_iters` iterations. With
+/// no labs it is the typical patient of these covariates.
+pub fn map_estimate(data: &PatientData, max_iters: u64) -> crate::Result<MapEstimate> {
     let n = PopulationModel::RANDOM_EFFECTS;
-    let sim = SimOptions::default();
     let evaluations = std::cell::Cell::new(0);
     let post = Posterior {
-        population,
-        covariates,
-        regimen,
-        labs,
-        residual,
-        sim: &sim,
+        data,
         evaluations: &evaluations,
     };
     let zero = vec![0.0; n];
-    if labs.is_empty() {
+    if data.labs.is_empty() {
         return Ok(MapEstimate {
-            patient: population.patient(0, covariates, &zero),
+            patient: data.patient(&zero),
             objective: 0.0,
             z: zero,
             evaluations: 0,
@@ -266,9 +273,11 @@ pub fn map_estimate(
         .run()
         .map_err(|e| crate::Error::invalid("map", "", e.to_string()))?;
     let z: Vec<f64> = res.state().get_best_param().map_or(zero, |b| b.as_slice().to_vec());
-    let objective = post.objective(&z);
+    let objective = data
+        .objective(&z)
+        .ok_or_else(|| crate::Error::invalid("map", "", "the estimate is not a valid model"))?;
     Ok(MapEstimate {
-        patient: population.patient(0, covariates, &z),
+        patient: data.patient(&z),
         objective,
         z,
         evaluations: evaluations.get(),
@@ -286,31 +295,13 @@ pub struct PosteriorDraws {
     pub proposals: usize,
 }
 
-/// The objective `½ |z|² − log L` of one patient (what [`map_estimate`] minimises); `None` for an invalid model.
-fn objective(
-    population: &PopulationModel,
-    covariates: &PatientCovariates,
-    regimen: &Regimen,
-    labs: &[LabObservation],
-    residual: &ResidualModel,
-    z: &[f64],
-) -> Option<f64> {
-    let prior = 0.5 * z.iter().map(|x| x * x).sum::<f64>();
-    let patient = population.patient(0, covariates, z);
-    log_likelihood(&patient, regimen, labs, residual, &SimOptions::default()).map(|ll| prior - ll)
-}
-
-/// `draws` posterior draws of the patient's effects given `labs`: a Gaussian proposal at the MAP with the
+/// `draws` posterior draws of the patient's effects given their labs: a Gaussian proposal at the MAP with the
 /// objective's curvature (central differences, step 0.05; negative curvature clipped, so directions the labs do
 /// not inform keep the prior's unit curvature), `proposals` candidates from it (widened 1.5× so the tails are
 /// covered), importance weights `exp(−objective) / proposal density`, and `draws` resampled by systematic
 /// resampling. The effective sample size says how well the proposal matched; `rng` is the patient's own stream.
 pub fn posterior_draws<R: rand::Rng + ?Sized>(
-    population: &PopulationModel,
-    covariates: &PatientCovariates,
-    regimen: &Regimen,
-    labs: &[LabObservation],
-    residual: &ResidualModel,
+    data: &PatientData,
     map: &MapEstimate,
     proposals: usize,
     draws: usize,
@@ -325,7 +316,7 @@ pub fn posterior_draws<R: rand::Rng + ?Sized>(
         ));
     }
     let n = map.z.len();
-    let f = |z: &[f64]| objective(population, covariates, regimen, labs, residual, z);
+    let f = |z: &[f64]| data.objective(z);
     let f0 = f(&map.z).ok_or_else(|| crate::Error::invalid("map", "", "the MAP is not a valid model"))?;
     let h = 0.05;
     let at = |d: &[(usize, f64)]| {

@@ -1,7 +1,7 @@
 //! The personal forecast's estimation core: lab histories are parsed with units and clear errors; the MAP estimate
 //! of a patient's random effects predicts that patient's future counts better as their labs accumulate.
 
-use lymphosim::forecast::{log_likelihood, map_estimate, parse_history, LabObservation, ResidualModel};
+use lymphosim::forecast::{log_likelihood, map_estimate, parse_history, LabObservation, PatientData, ResidualModel};
 use lymphosim::population::PatientCovariates;
 use lymphosim::prelude::*;
 use rand_distr::{Distribution, StandardNormal};
@@ -90,7 +90,14 @@ fn the_map_predicts_a_patient_better_as_labs_accumulate() {
         let labs = labs_of(&truth, &regimen, &visits, &residual, 78);
         let future = cd4_on(&truth, &regimen, 730.0).ln();
         for (k, used) in [0usize, 4, 10].into_iter().enumerate() {
-            let m = map_estimate(&pop, &cov, &regimen, &labs[..used], &residual, 3000).unwrap();
+            let data = PatientData {
+                population: &pop,
+                covariates: &cov,
+                regimen: &regimen,
+                labs: &labs[..used],
+                residual: &residual,
+            };
+            let m = map_estimate(&data, 3000).unwrap();
             if used == 0 {
                 assert!(m.z.iter().all(|z| *z == 0.0) && m.evaluations == 0);
             } else {
@@ -142,19 +149,15 @@ fn the_posterior_narrows_the_prediction_and_covers_the_truth() {
             neutralising_antibodies: truth.neutralising_antibodies,
         };
         let labs = labs_of(&truth, &regimen, &visits, &residual, 92);
-        let map = map_estimate(&pop, &cov, &regimen, &labs, &residual, 3000).unwrap();
-        let post = posterior_draws(
-            &pop,
-            &cov,
-            &regimen,
-            &labs,
-            &residual,
-            &map,
-            400,
-            100,
-            &mut patient_rng(93, i),
-        )
-        .unwrap();
+        let data = PatientData {
+            population: &pop,
+            covariates: &cov,
+            regimen: &regimen,
+            labs: &labs,
+            residual: &residual,
+        };
+        let map = map_estimate(&data, 3000).unwrap();
+        let post = posterior_draws(&data, &map, 400, 100, &mut patient_rng(93, i)).unwrap();
         assert_eq!(post.z.len(), 100);
         assert!(post.ess >= 1.0 && post.ess <= 400.0, "ESS {}", post.ess);
         let cd4 = |z: &[f64]| cd4_on(&pop.patient(0, &cov, z), &regimen, 730.0);
