@@ -384,3 +384,113 @@ pub fn posterior_draws<R: rand::Rng + ?Sized>(
     }
     Ok(PosteriorDraws { z, ess, proposals })
 }
+
+/// One candidate cladribine start day: the patient's risks after it, under their posterior and under the prior.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartDateRow {
+    /// Planned first cladribine dose (days from the first dose of the history's regimen).
+    pub start_day: f64,
+    /// P(worst grade ≥ 3 from the first cladribine dose on), over the posterior draws; `None` if no draw reached
+    /// the start within the follow-up.
+    pub p_grade_ge3: Option<f64>,
+    /// P(CD4 < 200 on at least one day from the first cladribine dose on), over the posterior draws.
+    pub p_cd4_below_200: Option<f64>,
+    /// The same two risks over draws from the prior alone (the population's answer for these covariates).
+    pub prior_p_grade_ge3: Option<f64>,
+    /// See [`StartDateRow::prior_p_grade_ge3`].
+    pub prior_p_cd4_below_200: Option<f64>,
+}
+
+/// The two risks over `draws` when cladribine (the label regimen for the patient's weight, under the label's
+/// rules) is planned on `start_day` after the history's regimen, followed for `follow_up_days` after it.
+fn risks_at(
+    data: &PatientData,
+    draws: &[Vec<f64>],
+    start_day: f64,
+    follow_up_days: f64,
+) -> crate::Result<(Option<f64>, Option<f64>)> {
+    use crate::outcome::{OutcomeConfig, OutcomeTracker, Reference};
+    use crate::regimen::{presets, LabelRules, Start};
+    let regimen = LabelRules::default().apply(data.regimen.clone().then(
+        Start::AtDay(start_day),
+        presets::cladribine_label(data.covariates.weight_kg)?,
+    ))?;
+    let cfg = OutcomeConfig {
+        reference: Reference::Switch,
+        ..OutcomeConfig::default()
+    };
+    let (mut n, mut g3, mut cd4) = (0u32, 0u32, 0u32);
+    for z in draws {
+        let Ok(model) = Model::new(data.patient(z).params) else {
+            continue;
+        };
+        let problem = Problem::new(model, &regimen, start_day + follow_up_days)?;
+        let mut tracker = OutcomeTracker::new(problem.model(), &cfg, problem.regimen());
+        // No lab noise at the gates: the random stream is not drawn from.
+        let mut rng = crate::population::rng::patient_rng(0, 0);
+        if crate::simulate::solve(&problem, &SimOptions::default(), &mut rng, &mut tracker).is_err() {
+            continue;
+        }
+        if let Some(w) = tracker.finish().window {
+            n += 1;
+            g3 += u32::from(w.worst_grade.value() >= 3);
+            cd4 += u32::from(w.days_cd4_below_200 > 0);
+        }
+    }
+    let p = |k: u32| (n > 0).then(|| f64::from(k) / f64::from(n));
+    Ok((p(g3), p(cd4)))
+}
+
+/// For each candidate cladribine start day, the patient's P(G ≥ 3) and P(CD4 < 200) after it under their
+/// posterior draws and under `prior` draws (standard-normal vectors from N(0, I)), each followed for
+/// `follow_up_days` after the planned start.
+pub fn start_date_table(
+    data: &PatientData,
+    posterior: &[Vec<f64>],
+    prior: &[Vec<f64>],
+    start_days: &[f64],
+    follow_up_days: f64,
+) -> crate::Result<Vec<StartDateRow>> {
+    if !(follow_up_days.is_finite() && follow_up_days > 0.0 && follow_up_days <= MAX_DAY) {
+        return Err(crate::Error::invalid(
+            "follow_up_days",
+            follow_up_days,
+            "must be between 0 and 36525 days",
+        ));
+    }
+    start_days
+        .iter()
+        .map(|&d| {
+            if !(d.is_finite() && (0.0..=MAX_DAY).contains(&d)) {
+                return Err(crate::Error::invalid(
+                    "start_days",
+                    d,
+                    "must be days between 0 and 36525",
+                ));
+            }
+            let (p3, p200) = risks_at(data, posterior, d, follow_up_days)?;
+            let (q3, q200) = risks_at(data, prior, d, follow_up_days)?;
+            Ok(StartDateRow {
+                start_day: d,
+                p_grade_ge3: p3,
+                p_cd4_below_200: p200,
+                prior_p_grade_ge3: q3,
+                prior_p_cd4_below_200: q200,
+            })
+        })
+        .collect()
+}
+
+/// The earliest start day of `table` from which every later one keeps P(G ≥ 3) at or below `max` (posterior, or
+/// prior with `prior = true`); `None` if none does.
+pub fn earliest_meeting(table: &[StartDateRow], max: f64, prior: bool) -> Option<f64> {
+    let ok = |r: &StartDateRow| {
+        let p = if prior { r.prior_p_grade_ge3 } else { r.p_grade_ge3 };
+        p.is_some_and(|p| p <= max)
+    };
+    let last_bad = table.iter().rposition(|r| !ok(r));
+    match last_bad {
+        None => table.first().map(|r| r.start_day),
+        Some(i) => table.get(i + 1).map(|r| r.start_day),
+    }
+}

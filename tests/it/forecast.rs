@@ -186,3 +186,78 @@ fn the_posterior_narrows_the_prediction_and_covers_the_truth() {
         "the posterior interval was not narrower than half the prior's for every patient"
     );
 }
+
+/// The start-date table: a patient's risks after cladribine planned on each candidate day, under their posterior
+/// and under the prior, each a proportion of the draws; starting soon after alemtuzumab puts CD4 below 200 at
+/// least as often as starting two years later. `earliest_meeting` reads the table from the last failing day.
+#[test]
+fn the_start_date_table_gives_a_patients_risks_by_start_day() {
+    use lymphosim::forecast::{earliest_meeting, posterior_draws, start_date_table, StartDateRow};
+    let pop = PopulationModel::shipped();
+    let regimen = presets::alemtuzumab_label();
+    let residual = ResidualModel::default();
+    let truth = pop.sample(3, &mut patient_rng(95, 3));
+    let cov = PatientCovariates {
+        age_years: truth.age_years,
+        weight_kg: truth.weight_kg.max(45.0),
+        crcl_ml_min: truth.crcl_ml_min,
+        neutralising_antibodies: truth.neutralising_antibodies,
+    };
+    let labs = labs_of(&truth, &regimen, &[30.0, 183.0, 365.0, 400.0, 500.0], &residual, 96);
+    let data = PatientData {
+        population: &pop,
+        covariates: &cov,
+        regimen: &regimen,
+        labs: &labs,
+        residual: &residual,
+    };
+    let map = map_estimate(&data, 3000).unwrap();
+    let post = posterior_draws(&data, &map, 300, 40, &mut patient_rng(97, 3)).unwrap();
+    let mut rng = patient_rng(98, 3);
+    let prior: Vec<Vec<f64>> = (0..40)
+        .map(|_| {
+            (0..PopulationModel::RANDOM_EFFECTS)
+                .map(|_| StandardNormal.sample(&mut rng))
+                .collect()
+        })
+        .collect();
+    let days = [560.0, 730.0, 1095.0, 1460.0];
+    let table = start_date_table(&data, &post.z, &prior, &days, 730.0).unwrap();
+    assert_eq!(table.len(), days.len());
+    for r in &table {
+        eprintln!(
+            "start day {}: P(G>=3) {:?} (prior {:?}), P(CD4<200) {:?} (prior {:?})",
+            r.start_day, r.p_grade_ge3, r.prior_p_grade_ge3, r.p_cd4_below_200, r.prior_p_cd4_below_200
+        );
+    }
+    for r in &table {
+        for p in [
+            r.p_grade_ge3,
+            r.p_cd4_below_200,
+            r.prior_p_grade_ge3,
+            r.prior_p_cd4_below_200,
+        ] {
+            let p = p.expect("every draw reaches the start");
+            assert!((0.0..=1.0).contains(&p) && (p * 40.0).fract() == 0.0, "{r:?}");
+        }
+    }
+    assert!(table[0].p_cd4_below_200 >= table[3].p_cd4_below_200, "{table:?}");
+    assert!(start_date_table(&data, &post.z, &prior, &[-1.0], 730.0).is_err());
+    let row = |d: f64, p: f64| StartDateRow {
+        start_day: d,
+        p_grade_ge3: Some(p),
+        p_cd4_below_200: None,
+        prior_p_grade_ge3: Some(0.5),
+        prior_p_cd4_below_200: None,
+    };
+    let t = [
+        row(1.0, 0.2),
+        row(2.0, 0.05),
+        row(3.0, 0.2),
+        row(4.0, 0.05),
+        row(5.0, 0.01),
+    ];
+    assert_eq!(earliest_meeting(&t, 0.1, false), Some(4.0));
+    assert_eq!(earliest_meeting(&t, 0.1, true), None);
+    assert_eq!(earliest_meeting(&t, 0.9, true), Some(1.0));
+}
