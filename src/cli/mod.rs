@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing and one function per command. `main.rs` only calls [`run`].
 
 mod bench;
+mod forecast;
 mod patient;
 mod run;
 mod tables;
@@ -52,6 +53,9 @@ enum Command {
     Calibrate(CalibrateArgs),
     /// Which parameters the switch answer depends on: Morris screening of P(G>=3), P(CD4<200) and the CD4 nadir.
     Sensitivity(SensitivityArgs),
+    /// One patient from their own labs (in progress): MAP and posterior of their random effects, and their
+    /// P(G>=3) and P(CD4<200) after cladribine planned on each candidate day, against the population's answer.
+    Forecast(ForecastArgs),
     /// What the calibration data pin down: the loss curvature at a set, each quantity's uncertainty and partner,
     /// and the set with its approximate posterior (for `run --uncertainty N`).
     Identifiability(IdentifiabilityArgs),
@@ -168,6 +172,42 @@ struct SensitivityArgs {
     /// Horizon (years).
     #[arg(long, default_value_t = 5.0)]
     horizon_years: f64,
+}
+
+#[derive(Debug, Args)]
+struct ForecastArgs {
+    /// Lab history: CSV with header day,count,value,unit (day from the first dose; unit cells/uL or 10^9/L).
+    history: PathBuf,
+    /// The doses given, as a preset (see `lymphosim presets`).
+    #[arg(long, default_value = "alemtuzumab-label")]
+    preset: String,
+    /// Age (years).
+    #[arg(long)]
+    age: f64,
+    /// Body weight (kg); sets the cladribine dose.
+    #[arg(long)]
+    weight: f64,
+    /// Creatinine clearance (mL/min).
+    #[arg(long, default_value_t = 100.0)]
+    crcl: f64,
+    /// Largest acceptable P(worst grade >= 3) after cladribine, for the earliest start day.
+    #[arg(long, default_value_t = 0.10)]
+    bound: f64,
+    /// Posterior (and prior) draws.
+    #[arg(long, default_value_t = 100)]
+    draws: usize,
+    /// Candidate start days: monthly from the last lab for this many months.
+    #[arg(long, default_value_t = 24)]
+    months: u32,
+    /// Parameter set of the population (the prior).
+    #[arg(long, value_name = "FILE.toml")]
+    params: Option<String>,
+    /// Seed of the sampling.
+    #[arg(long, default_value_t = 20261202)]
+    seed: u64,
+    /// Output file for the estimates and the start-date table.
+    #[arg(long, value_name = "FILE.json", default_value = "lymphosim-out/forecast.json")]
+    out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -420,6 +460,7 @@ pub fn run() -> anyhow::Result<()> {
         Some(Command::Calibrate(a)) => tables::calibrate(&a),
         Some(Command::Sensitivity(a)) => tables::sensitivity(&a),
         Some(Command::Identifiability(a)) => tables::identifiability(&a),
+        Some(Command::Forecast(a)) => forecast::forecast(&a),
         Some(Command::Bench(BenchCommand::WorkPrecision(a))) => bench::work_precision(&a),
         Some(Command::Plot { dir }) => run::plot(&dir),
     }

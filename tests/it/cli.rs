@@ -533,3 +533,42 @@ fn parameter_uncertainty_runs_from_identifiability_to_the_switch_answer() {
         assert!(!dir.exists(), "a refused run wrote {}", dir.display());
     }
 }
+
+/// `lymphosim forecast` on the example history (synthetic, labelled so): a start-date table with the patient's and
+/// the population's risks, a JSON with the estimates; a bad row names its line and column, a bad covariate its flag.
+#[test]
+fn forecast_runs_on_the_example_history_and_refuses_bad_input() {
+    let out = tmp("forecast.json");
+    let history = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/data/history-after-alemtuzumab.csv"
+    );
+    let (ok, stdout, stderr) = lymphosim(&[
+        "forecast",
+        history,
+        "--age",
+        "38",
+        "--weight",
+        "68",
+        "--draws",
+        "20",
+        "--months",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("P(G>=3) you [prior]") && stdout.contains("earliest start"),
+        "{stdout}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(json["table"].as_array().unwrap().len(), 4);
+    assert!(json["effective_sample_size"].as_f64().unwrap() >= 1.0);
+    let bad = tmp("bad-history.csv");
+    std::fs::write(&bad, "day,count,value,unit\n30,CD4,45,cells/uL\n60,CD4,0.1,g/L\n").unwrap();
+    let (ok, _, stderr) = lymphosim(&["forecast", bad.to_str().unwrap(), "--age", "38", "--weight", "68"]);
+    assert!(!ok && stderr.contains("line 3, column unit"), "{stderr}");
+    let (ok, _, stderr) = lymphosim(&["forecast", history, "--age", "380", "--weight", "68"]);
+    assert!(!ok && stderr.contains("--age"), "{stderr}");
+}
