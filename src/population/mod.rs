@@ -255,6 +255,18 @@ pub struct PatientCovariates {
     pub neutralising_antibodies: bool,
 }
 
+impl Patient {
+    /// The patient's covariates (what [`PopulationModel::patient`] maps with the random effects).
+    pub fn covariates(&self) -> PatientCovariates {
+        PatientCovariates {
+            age_years: self.age_years,
+            weight_kg: self.weight_kg,
+            crcl_ml_min: self.crcl_ml_min,
+            neutralising_antibodies: self.neutralising_antibodies,
+        }
+    }
+}
+
 /// One virtual patient.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Patient {

@@ -81,12 +81,7 @@ fn the_map_predicts_a_patient_better_as_labs_accumulate() {
     let n = 6;
     for i in 0..n {
         let truth = pop.sample(i, &mut patient_rng(77, i));
-        let cov = PatientCovariates {
-            age_years: truth.age_years,
-            weight_kg: truth.weight_kg,
-            crcl_ml_min: truth.crcl_ml_min,
-            neutralising_antibodies: truth.neutralising_antibodies,
-        };
+        let cov = truth.covariates();
         let labs = labs_of(&truth, &regimen, &visits, &residual, 78);
         let future = cd4_on(&truth, &regimen, 730.0).ln();
         for (k, used) in [0usize, 4, 10].into_iter().enumerate() {
@@ -142,12 +137,7 @@ fn the_posterior_narrows_the_prediction_and_covers_the_truth() {
     let n = 6u64;
     for i in 0..n {
         let truth = pop.sample(i, &mut patient_rng(91, i));
-        let cov = PatientCovariates {
-            age_years: truth.age_years,
-            weight_kg: truth.weight_kg,
-            crcl_ml_min: truth.crcl_ml_min,
-            neutralising_antibodies: truth.neutralising_antibodies,
-        };
+        let cov = truth.covariates();
         let labs = labs_of(&truth, &regimen, &visits, &residual, 92);
         let data = PatientData {
             population: &pop,
@@ -198,10 +188,8 @@ fn the_start_date_table_gives_a_patients_risks_by_start_day() {
     let residual = ResidualModel::default();
     let truth = pop.sample(3, &mut patient_rng(95, 3));
     let cov = PatientCovariates {
-        age_years: truth.age_years,
         weight_kg: truth.weight_kg.max(45.0),
-        crcl_ml_min: truth.crcl_ml_min,
-        neutralising_antibodies: truth.neutralising_antibodies,
+        ..truth.covariates()
     };
     let labs = labs_of(&truth, &regimen, &[30.0, 183.0, 365.0, 400.0, 500.0], &residual, 96);
     let data = PatientData {
