@@ -108,7 +108,7 @@ struct CalibrateArgs {
     /// Names to fit, comma-separated, each once: model parameters (lymphosim params) or variability.NAME.
     #[arg(long, value_delimiter = ',', required = true, value_name = "NAME,...")]
     fit: Vec<String>,
-    /// Starting parameter set: a file, `v1` (calibrated v1), `reference` (v1's first guesses)
+    /// Starting parameter set: a file, `v2` or `v1` (the calibrated v2 and v1 sets), `reference` (v1's first guesses)
     /// (default: the shipped calibrated v3 set).
     #[arg(long, value_name = "FILE.toml")]
     start: Option<String>,
