@@ -13,11 +13,11 @@
 //! progress (docs/forecast.md): read the numbers as a demonstration of the method, not as advice.
 
 use lymphosim::forecast::{
-    earliest_meeting, map_estimate, parse_history, posterior_draws, start_date_table, PatientData, ResidualModel,
+    earliest_meeting, map_estimate, parse_history, posterior_draws, prior_draws, start_date_table, PatientData,
+    ResidualModel,
 };
 use lymphosim::population::PatientCovariates;
 use lymphosim::prelude::*;
-use rand_distr::{Distribution, StandardNormal};
 
 const HISTORY: &str = include_str!("data/history-after-alemtuzumab.csv");
 
@@ -44,14 +44,7 @@ fn main() -> lymphosim::Result<()> {
     let map = map_estimate(&data, 4000)?;
     // 2. Draws from their posterior, and from the prior for comparison (the same covariates, no counts).
     let posterior = posterior_draws(&data, &map, 400, 100, &mut patient_rng(1, 0))?;
-    let mut rng = patient_rng(1, 1);
-    let prior: Vec<Vec<f64>> = (0..100)
-        .map(|_| {
-            (0..PopulationModel::RANDOM_EFFECTS)
-                .map(|_| StandardNormal.sample(&mut rng))
-                .collect()
-        })
-        .collect();
+    let prior = prior_draws(100, &mut patient_rng(1, 1));
     // 3. Cladribine planned 0, 6, 12 and 24 months after the last visit (day 550), under the label's rules.
     let days = [550.0, 733.0, 915.0, 1280.0];
     let table = start_date_table(&data, &posterior.z, &prior, &days, 730.0)?;

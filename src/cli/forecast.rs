@@ -2,14 +2,14 @@
 
 use anyhow::{bail, Context};
 use lymphosim::forecast::{
-    earliest_meeting, map_estimate, parse_history, posterior_draws, start_date_table, PatientData, ResidualModel,
+    earliest_meeting, map_estimate, parse_history, posterior_draws, prior_draws, start_date_table, PatientData,
+    ResidualModel,
 };
 use lymphosim::output::write_atomic;
 use lymphosim::population::rng::patient_rng;
 use lymphosim::population::{PatientCovariates, PopulationModel};
 use lymphosim::regimen::presets::{self, PresetOptions};
 use lymphosim::units::DAYS_PER_MONTH;
-use rand_distr::{Distribution, StandardNormal};
 
 use super::ForecastArgs;
 
@@ -68,14 +68,7 @@ pub(super) fn forecast(a: &ForecastArgs) -> anyhow::Result<()> {
             &mut patient_rng(a.seed, 0),
         )?)
     };
-    let mut rng = patient_rng(a.seed, 1);
-    let prior: Vec<Vec<f64>> = (0..a.draws)
-        .map(|_| {
-            (0..PopulationModel::RANDOM_EFFECTS)
-                .map(|_| StandardNormal.sample(&mut rng))
-                .collect()
-        })
-        .collect();
+    let prior = prior_draws(a.draws, &mut patient_rng(a.seed, 1));
     let from = labs.last().map_or(0.0, |o| o.day);
     let days: Vec<f64> = (0..=a.months)
         .map(|m| (from + m as f64 * DAYS_PER_MONTH).round())

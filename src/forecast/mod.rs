@@ -494,3 +494,16 @@ pub fn earliest_meeting(table: &[StartDateRow], max: f64, prior: bool) -> Option
         Some(i) => table.get(i + 1).map(|r| r.start_day),
     }
 }
+
+/// `n` draws of a patient's standard-normal effects from the prior N(0, I) — the population's answer for given
+/// covariates, to set beside a patient's posterior.
+pub fn prior_draws<R: rand::Rng + ?Sized>(n: usize, rng: &mut R) -> Vec<Vec<f64>> {
+    use rand_distr::{Distribution, StandardNormal};
+    (0..n)
+        .map(|_| {
+            (0..PopulationModel::RANDOM_EFFECTS)
+                .map(|_| StandardNormal.sample(rng))
+                .collect()
+        })
+        .collect()
+}

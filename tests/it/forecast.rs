@@ -123,7 +123,7 @@ fn the_map_predicts_a_patient_better_as_labs_accumulate() {
 /// coverage study belongs to the full forecast).
 #[test]
 fn the_posterior_narrows_the_prediction_and_covers_the_truth() {
-    use lymphosim::forecast::posterior_draws;
+    use lymphosim::forecast::{posterior_draws, prior_draws};
     let pop = PopulationModel::shipped();
     let regimen = presets::alemtuzumab_label();
     let residual = ResidualModel::default();
@@ -152,14 +152,9 @@ fn the_posterior_narrows_the_prediction_and_covers_the_truth() {
         assert!(post.ess >= 1.0 && post.ess <= 400.0, "ESS {}", post.ess);
         let cd4 = |z: &[f64]| cd4_on(&pop.patient(0, &cov, z), &regimen, 730.0);
         let (lo, hi) = quantiles(post.z.iter().map(|z| cd4(z)).collect());
-        let mut prior_rng = patient_rng(94, i);
-        let prior: Vec<f64> = (0..100)
-            .map(|_| {
-                let z: Vec<f64> = (0..PopulationModel::RANDOM_EFFECTS)
-                    .map(|_| StandardNormal.sample(&mut prior_rng))
-                    .collect();
-                cd4(&z)
-            })
+        let prior: Vec<f64> = prior_draws(100, &mut patient_rng(94, i))
+            .iter()
+            .map(|z| cd4(z))
             .collect();
         let (plo, phi) = quantiles(prior);
         let t = cd4_on(&truth, &regimen, 730.0);
@@ -182,7 +177,7 @@ fn the_posterior_narrows_the_prediction_and_covers_the_truth() {
 /// least as often as starting two years later. `earliest_meeting` reads the table from the last failing day.
 #[test]
 fn the_start_date_table_gives_a_patients_risks_by_start_day() {
-    use lymphosim::forecast::{earliest_meeting, posterior_draws, start_date_table, StartDateRow};
+    use lymphosim::forecast::{earliest_meeting, posterior_draws, prior_draws, start_date_table, StartDateRow};
     let pop = PopulationModel::shipped();
     let regimen = presets::alemtuzumab_label();
     let residual = ResidualModel::default();
@@ -201,14 +196,7 @@ fn the_start_date_table_gives_a_patients_risks_by_start_day() {
     };
     let map = map_estimate(&data, 3000).unwrap();
     let post = posterior_draws(&data, &map, 300, 40, &mut patient_rng(97, 3)).unwrap();
-    let mut rng = patient_rng(98, 3);
-    let prior: Vec<Vec<f64>> = (0..40)
-        .map(|_| {
-            (0..PopulationModel::RANDOM_EFFECTS)
-                .map(|_| StandardNormal.sample(&mut rng))
-                .collect()
-        })
-        .collect();
+    let prior = prior_draws(40, &mut patient_rng(98, 3));
     let days = [560.0, 730.0, 1095.0, 1460.0];
     let table = start_date_table(&data, &post.z, &prior, &days, 730.0).unwrap();
     assert_eq!(table.len(), days.len());
