@@ -9,12 +9,11 @@
 //! What to look at: the population's answer for a patient of this age and weight (the prior), the patient's own
 //! answer once their counts are taken into account (the posterior), and how far apart they are. This patient's CD4
 //! stays low (150 and 135 cells/µL a year and a half out), so their risk after cladribine is higher than the
-//! population's, and — unlike the average patient's — it does not fall with waiting. The estimation core is in
-//! progress (docs/forecast.md): read the numbers as a demonstration of the method, not as advice.
+//! population's, and — unlike the average patient's — it does not fall with waiting. Read the numbers as the model's
+//! statement about a synthetic history, not as advice (docs/forecast.md says what the forecast can and cannot do).
 
 use lymphosim::forecast::{
-    earliest_meeting, map_estimate, parse_history, posterior_draws, prior_draws, start_date_table, PatientData,
-    ResidualModel,
+    earliest_meeting, forecast, parse_history, ForecastOptions, PatientData, ResidualModel, Risk,
 };
 use lymphosim::population::PatientCovariates;
 use lymphosim::prelude::*;
@@ -40,25 +39,31 @@ fn main() -> lymphosim::Result<()> {
         residual: &residual,
     };
 
-    // 1. The patient's most probable random effects given their counts (the population is the prior).
-    let map = map_estimate(&data, 4000)?;
-    // 2. Draws from their posterior, and from the prior for comparison (the same covariates, no counts).
-    let posterior = posterior_draws(&data, &map, 400, 100, &mut patient_rng(1, 0))?;
-    let prior = prior_draws(100, &mut patient_rng(1, 1));
-    // 3. Cladribine planned 0, 6, 12 and 24 months after the last visit (day 550), under the label's rules.
-    let days = [550.0, 733.0, 915.0, 1280.0];
-    let table = start_date_table(&data, &posterior.z, &prior, &days, 730.0)?;
+    // The whole chain in one call: the patient's most probable random effects given their counts (the
+    // population is the prior), draws from their posterior and from the prior, and the risks after cladribine
+    // planned 0, 6, 12 and 24 months after the last visit (day 550), under the label's rules.
+    let f = forecast(
+        &data,
+        &ForecastOptions {
+            start_days: vec![550.0, 733.0, 915.0, 1280.0],
+            seed: 1,
+            ..ForecastOptions::default()
+        },
+    )?;
+    let (table, posterior) = (&f.table, f.posterior.as_ref().expect("the history has labs"));
 
     println!("synthetic patient, 38 years, 68 kg, two alemtuzumab courses; counts on days 30, 183, 365 and 550");
     println!(
-        "posterior: 100 draws (effective sample size {:.0} of 400 proposals)\n",
-        posterior.ess
+        "posterior: {} draws (effective sample size {:.0} of {} proposals)\n",
+        posterior.z.len(),
+        posterior.ess,
+        posterior.proposals
     );
     println!(
         "{:>22} {:>24} {:>24}",
         "cladribine from", "P(grade >= 3): patient", "P(CD4 < 200): patient"
     );
-    for r in &table {
+    for r in table {
         let pct = |p: Option<f64>| p.map_or("-".into(), |x| format!("{:.0}%", 100.0 * x));
         println!(
             "{:>22} {:>24} {:>24}",
@@ -74,8 +79,8 @@ fn main() -> lymphosim::Result<()> {
     let show = |d: Option<f64>| d.map_or("none of these days".to_string(), |x| format!("day {x:.0}"));
     println!(
         "\nearliest start keeping P(grade >= 3) at or below 30 %: {} for this patient, {} for the population",
-        show(earliest_meeting(&table, 0.30, false)),
-        show(earliest_meeting(&table, 0.30, true))
+        show(earliest_meeting(table, Risk::GradeGe3, 0.30, false)),
+        show(earliest_meeting(table, Risk::GradeGe3, 0.30, true))
     );
     Ok(())
 }

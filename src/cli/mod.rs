@@ -53,9 +53,11 @@ enum Command {
     Calibrate(CalibrateArgs),
     /// Which parameters the switch answer depends on: Morris screening of P(G>=3), P(CD4<200) and the CD4 nadir.
     Sensitivity(SensitivityArgs),
-    /// One patient from their own labs (in progress): MAP and posterior of their random effects, and their
-    /// P(G>=3) and P(CD4<200) after cladribine planned on each candidate day, against the population's answer.
+    /// One patient from their own labs: MAP and posterior of their random effects, their P(G>=3) and P(CD4<200)
+    /// after cladribine planned on each candidate day against the population's answer, bands and a figure.
     Forecast(ForecastArgs),
+    /// Check the forecast's credible intervals on virtual patients (simulation-based calibration).
+    ForecastCoverage(ForecastCoverageArgs),
     /// What the calibration data pin down: the loss curvature at a set, each quantity's uncertainty and partner,
     /// and the set with its approximate posterior (for `run --uncertainty N`).
     Identifiability(IdentifiabilityArgs),
@@ -176,11 +178,14 @@ struct SensitivityArgs {
 
 #[derive(Debug, Args)]
 struct ForecastArgs {
-    /// Lab history: CSV with header day,count,value,unit (day from the first dose; unit cells/uL or 10^9/L).
+    /// Lab history: a CSV with header day,count,value,unit (day from the first dose, negative before it; value a
+    /// number or <limit below detection; unit cells/uL or 10^9/L), or a NONMEM-style table (ID,TIME,EVID,AMT,CMT,
+    /// RATE,DV,COUNT,UNIT[,BLQ]) whose EVID=1 rows are the doses.
     history: PathBuf,
-    /// The doses given, as a preset (see `lymphosim presets`).
-    #[arg(long, default_value = "alemtuzumab-label")]
-    preset: String,
+    /// The doses given, as a preset (see `lymphosim presets`), when the history does not hold them
+    /// [default: alemtuzumab-label].
+    #[arg(long)]
+    preset: Option<String>,
     /// Age (years).
     #[arg(long)]
     age: f64,
@@ -190,24 +195,53 @@ struct ForecastArgs {
     /// Creatinine clearance (mL/min).
     #[arg(long, default_value_t = 100.0)]
     crcl: f64,
-    /// Largest acceptable P(worst grade >= 3) after cladribine, for the earliest start day.
-    #[arg(long, default_value_t = 0.10)]
-    bound: f64,
+    /// Bound for the earliest start day: `p_grade_ge3<=0.10`, `p_cd4_below_200<=0.5`, or a number (a bound on
+    /// P(grade >= 3)).
+    #[arg(long, default_value = "p_grade_ge3<=0.10")]
+    bound: String,
     /// Posterior (and prior) draws.
     #[arg(long, default_value_t = 100)]
     draws: usize,
     /// Candidate start days: monthly from the last lab for this many months.
     #[arg(long, default_value_t = 24)]
     months: u32,
+    /// Start dates drawn as bands in the figure, in months after the last lab (at most 3).
+    #[arg(long, value_delimiter = ',', default_values_t = [0u32, 12, 24], value_name = "M,...")]
+    band_months: Vec<u32>,
     /// Parameter set of the population (the prior).
     #[arg(long, value_name = "FILE.toml")]
     params: Option<String>,
     /// Seed of the sampling.
     #[arg(long, default_value_t = 20261202)]
     seed: u64,
-    /// Output file for the estimates and the start-date table.
-    #[arg(long, value_name = "FILE.json", default_value = "lymphosim-out/forecast.json")]
+    /// Output directory: forecast.json, forecast-bands.csv, forecast.png/.svg, manifest.json.
+    #[arg(long, value_name = "DIR", default_value = "lymphosim-out/forecast")]
     out: PathBuf,
+    /// Skip the figure.
+    #[arg(long)]
+    no_plots: bool,
+}
+
+#[derive(Debug, Args)]
+struct ForecastCoverageArgs {
+    /// Virtual patients.
+    #[arg(long, default_value_t = 200)]
+    patients: u64,
+    /// Posterior draws per patient.
+    #[arg(long, default_value_t = 100)]
+    draws: usize,
+    /// Parameter set of the population (the prior and the virtual patients).
+    #[arg(long, value_name = "FILE.toml")]
+    params: Option<String>,
+    /// Seed of the patients, their lab noise and their posteriors.
+    #[arg(long, default_value_t = 20261202)]
+    seed: u64,
+    /// Worker threads (default: all cores); the result does not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Write one row per patient here (truth, interval bounds, effective sample size).
+    #[arg(long, value_name = "FILE.csv")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -461,6 +495,7 @@ pub fn run() -> anyhow::Result<()> {
         Some(Command::Sensitivity(a)) => tables::sensitivity(&a),
         Some(Command::Identifiability(a)) => tables::identifiability(&a),
         Some(Command::Forecast(a)) => forecast::forecast(&a),
+        Some(Command::ForecastCoverage(a)) => forecast::coverage(&a),
         Some(Command::Bench(BenchCommand::WorkPrecision(a))) => bench::work_precision(&a),
         Some(Command::Plot { dir }) => run::plot(&dir),
     }

@@ -6,11 +6,13 @@
 
 mod calibration;
 mod cohort;
+mod forecast;
 mod patient;
 mod work_precision;
 
 pub use calibration::calibration_figure;
 pub use cohort::{fan_chart, grade_areas, risk_curves, slug, ParameterBand};
+pub use forecast::forecast_figure;
 pub use patient::patient_figure;
 pub use work_precision::work_precision_figure;
 

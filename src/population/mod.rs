@@ -501,6 +501,30 @@ impl PopulationModel {
     /// Number of standard-normal draws behind a patient's random effects ([`PopulationModel::patient`]).
     pub const RANDOM_EFFECTS: usize = N_ETA;
 
+    /// What each standard-normal effect moves, in order. The five baselines are correlated: effect `k` of them
+    /// moves baseline `k` and, through the correlation's Cholesky factor, the baselines after it.
+    pub const RANDOM_EFFECT_NAMES: [&'static str; N_ETA] = [
+        "baseline_alc",
+        "baseline_cd4",
+        "baseline_cd8",
+        "baseline_cd19",
+        "baseline_nk",
+        "naive_fraction_cd4",
+        "naive_fraction_cd8",
+        "naive_fraction_b",
+        "cladribine_clearance",
+        "cladribine_bioavailability",
+        "alemtuzumab_clearance",
+        "alemtuzumab_volume",
+        "t_cell_floor",
+        "memory_turnover",
+        "thymic_output",
+        "marrow_recovery",
+        "cladribine_sensitivity",
+        "cladribine_b_sensitivity",
+        "post_depletion_setpoint",
+    ];
+
     /// Draws patient `id` from `rng` (which should be that patient's own stream): covariates, then
     /// [`PopulationModel::RANDOM_EFFECTS`] standard-normal draws mapped by [`PopulationModel::patient`].
     pub fn sample<R: Rng + ?Sized>(&self, id: u64, rng: &mut R) -> Patient {

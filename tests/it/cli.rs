@@ -535,40 +535,133 @@ fn parameter_uncertainty_runs_from_identifiability_to_the_switch_answer() {
 }
 
 /// `lymphosim forecast` on the example history (synthetic, labelled so): a start-date table with the patient's and
-/// the population's risks, a JSON with the estimates; a bad row names its line and column, a bad covariate its flag.
+/// the population's risks, and a result directory with the estimates (JSON), the bands (CSV) and the figure; a bad
+/// row names its line and column, a bad covariate or bound its flag; a NONMEM-style history brings its own doses,
+/// and a preset given as well is refused.
 #[test]
 fn forecast_runs_on_the_example_history_and_refuses_bad_input() {
-    let out = tmp("forecast.json");
+    let out = tmp("forecast-out");
     let history = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/examples/data/history-after-alemtuzumab.csv"
     );
-    let (ok, stdout, stderr) = lymphosim(&[
-        "forecast",
-        history,
-        "--age",
-        "38",
-        "--weight",
-        "68",
-        "--draws",
-        "20",
-        "--months",
-        "3",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let args = |out: &std::path::Path, extra: &[&str]| {
+        let mut v: Vec<String> = [
+            "forecast", history, "--age", "38", "--weight", "68", "--draws", "20", "--months", "3",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v.push("--out".into());
+        v.push(out.to_str().unwrap().into());
+        v
+    };
+    let run = |v: Vec<String>| lymphosim(&v.iter().map(String::as_str).collect::<Vec<_>>());
+    let (ok, stdout, stderr) = run(args(&out, &["--band-months", "0,3"]));
     assert!(ok, "{stderr}");
     assert!(
         stdout.contains("P(G>=3) you [prior]") && stdout.contains("earliest start"),
         "{stdout}"
     );
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("forecast.json")).unwrap()).unwrap();
     assert_eq!(json["table"].as_array().unwrap().len(), 4);
-    assert!(json["effective_sample_size"].as_f64().unwrap() >= 1.0);
+    assert!(json["posterior"]["effective_sample_size"].as_f64().unwrap() >= 1.0);
+    assert_eq!(json["bound"]["risk"], "p_grade_ge3");
+    assert!(json["map"]["standard_normal_effects"]["post_depletion_setpoint"].is_number());
+    let bands = std::fs::read_to_string(out.join("forecast-bands.csv")).unwrap();
+    assert!(
+        bands.starts_with("plan,day,count,q05,q25,q50,q75,q95,unit\n"),
+        "{bands}"
+    );
+    for plan in ["fit,", "none,", "cladribine-day-550,", "cladribine-day-641,"] {
+        assert!(bands.lines().any(|l| l.starts_with(plan)), "no {plan} rows");
+    }
+    assert!(out.join("forecast.png").is_file() && out.join("manifest.json").is_file());
+
+    // A bound on the CD4 risk is read; an unknown one is refused before anything runs.
+    let (ok, stdout, stderr) = run(args(
+        &tmp("forecast-cd4"),
+        &["--bound", "p_cd4_below_200<=0.5", "--no-plots"],
+    ));
+    assert!(ok && stdout.contains("p_cd4_below_200 <= 50%"), "{stdout}{stderr}");
+    let refused = tmp("forecast-refused");
+    let (ok, _, stderr) = run(args(&refused, &["--bound", "p_grade_ge4<=0.1"]));
+    assert!(!ok && stderr.contains("p_grade_ge4"), "{stderr}");
+    assert!(!refused.exists());
+
+    // NONMEM-style: the doses as `lymphosim events` writes them, labs as EVID=0 rows, one below detection.
+    let nm = tmp("history-nonmem.csv");
+    std::fs::write(
+        &nm,
+        "ID,TIME,EVID,AMT,CMT,RATE,DV,COUNT,UNIT,BLQ\n\
+         1,-20,0,.,.,.,1.6,ALC,10^9/L,0\n\
+         1,0,1,12,1,72,.,.,.,.\n1,1,1,12,1,72,.,.,.,.\n1,2,1,12,1,72,.,.,.,.\n\
+         1,3,1,12,1,72,.,.,.,.\n1,4,1,12,1,72,.,.,.,.\n\
+         1,30,0,.,.,.,50,CD4,cells/uL,1\n1,180,0,.,.,.,150,CD4,cells/uL,0\n",
+    )
+    .unwrap();
+    let nm_out = tmp("forecast-nonmem");
+    let (ok, stdout, stderr) = lymphosim(&[
+        "forecast",
+        nm.to_str().unwrap(),
+        "--age",
+        "40",
+        "--weight",
+        "70",
+        "--draws",
+        "20",
+        "--months",
+        "2",
+        "--no-plots",
+        "--out",
+        nm_out.to_str().unwrap(),
+    ]);
+    assert!(ok && stdout.contains("doses from the dose rows"), "{stdout}{stderr}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(nm_out.join("forecast.json")).unwrap()).unwrap();
+    assert_eq!(
+        (json["labs"].as_u64(), json["below_detection"].as_u64()),
+        (Some(3), Some(1))
+    );
+    let (ok, _, stderr) = lymphosim(&[
+        "forecast",
+        nm.to_str().unwrap(),
+        "--age",
+        "40",
+        "--weight",
+        "70",
+        "--preset",
+        "alemtuzumab-label",
+    ]);
+    assert!(!ok && stderr.contains("give them once"), "{stderr}");
+
     let bad = tmp("bad-history.csv");
     std::fs::write(&bad, "day,count,value,unit\n30,CD4,45,cells/uL\n60,CD4,0.1,g/L\n").unwrap();
     let (ok, _, stderr) = lymphosim(&["forecast", bad.to_str().unwrap(), "--age", "38", "--weight", "68"]);
     assert!(!ok && stderr.contains("line 3, column unit"), "{stderr}");
     let (ok, _, stderr) = lymphosim(&["forecast", history, "--age", "380", "--weight", "68"]);
     assert!(!ok && stderr.contains("--age"), "{stderr}");
+}
+
+/// `lymphosim forecast-coverage` runs a small study and reports both counts' coverage.
+#[test]
+fn forecast_coverage_reports_both_counts() {
+    let out = tmp("coverage.csv");
+    let (ok, stdout, stderr) = lymphosim(&[
+        "forecast-coverage",
+        "--patients",
+        "4",
+        "--draws",
+        "20",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("CD4: truth inside the 50 % interval") && stdout.contains("ALC:"),
+        "{stdout}"
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 1 + 2 * 4);
 }

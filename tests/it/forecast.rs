@@ -1,7 +1,9 @@
 //! The personal forecast's estimation core: lab histories are parsed with units and clear errors; the MAP estimate
 //! of a patient's random effects predicts that patient's future counts better as their labs accumulate.
 
-use lymphosim::forecast::{log_likelihood, map_estimate, parse_history, LabObservation, PatientData, ResidualModel};
+use lymphosim::forecast::{
+    log_likelihood, map_estimate, parse_history, LabObservation, PatientData, Plan, ResidualModel,
+};
 use lymphosim::population::PatientCovariates;
 use lymphosim::prelude::*;
 use rand_distr::{Distribution, StandardNormal};
@@ -19,7 +21,8 @@ fn a_history_states_its_units_and_bad_rows_name_line_and_column() {
         ("day,count,value,unit\n1,CD4,-5,cells/uL\n", 2, "value"),
         ("day,count,value,unit\n1,CD4,850000000,cells/uL\n", 2, "value"),
         ("day,count,value,unit\n1,CD4,100,cells/L\n", 2, "unit"),
-        ("day,count,value,unit\n-1,CD4,100,cells/uL\n", 2, "day"),
+        ("day,count,value,unit\n-40000,CD4,100,cells/uL\n", 2, "day"),
+        ("day,count,value,unit\n1,CD4,<,cells/uL\n", 2, "value"),
         ("day,count,value,unit\nsoon,CD4,100,cells/uL\n", 2, "day"),
         ("day,count,value,unit\n1,CD4,100\n", 2, "row"),
     ] {
@@ -53,6 +56,7 @@ fn labs_of(
                 day: *d,
                 count,
                 cells_per_ul: count.of(&o) * (sd * z).exp(),
+                below_detection: false,
             });
         }
     }
@@ -177,7 +181,7 @@ fn the_posterior_narrows_the_prediction_and_covers_the_truth() {
 /// least as often as starting two years later. `earliest_meeting` reads the table from the last failing day.
 #[test]
 fn the_start_date_table_gives_a_patients_risks_by_start_day() {
-    use lymphosim::forecast::{earliest_meeting, posterior_draws, prior_draws, start_date_table, StartDateRow};
+    use lymphosim::forecast::{earliest_meeting, posterior_draws, prior_draws, start_date_table, Risk, StartDateRow};
     let pop = PopulationModel::shipped();
     let regimen = presets::alemtuzumab_label();
     let residual = ResidualModel::default();
@@ -233,7 +237,218 @@ fn the_start_date_table_gives_a_patients_risks_by_start_day() {
         row(4.0, 0.05),
         row(5.0, 0.01),
     ];
-    assert_eq!(earliest_meeting(&t, 0.1, false), Some(4.0));
-    assert_eq!(earliest_meeting(&t, 0.1, true), None);
-    assert_eq!(earliest_meeting(&t, 0.9, true), Some(1.0));
+    assert_eq!(earliest_meeting(&t, Risk::GradeGe3, 0.1, false), Some(4.0));
+    assert_eq!(earliest_meeting(&t, Risk::GradeGe3, 0.1, true), None);
+    assert_eq!(earliest_meeting(&t, Risk::GradeGe3, 0.9, true), Some(1.0));
+    // No CD4 risk could be computed in these rows: missing never meets a bound.
+    assert_eq!(earliest_meeting(&t, Risk::Cd4Below200, 1.0, false), None);
+}
+
+/// The NONMEM-style history: doses from the `EVID = 1` rows (as `lymphosim events` writes them), labs from the
+/// `EVID = 0` rows with `DV`, `COUNT`, `UNIT` and `BLQ`; bad rows name their line and column.
+#[test]
+fn a_nonmem_style_history_brings_its_doses_and_labs() {
+    use lymphosim::forecast::read_history;
+    use lymphosim::regimen::event_table;
+    let doses = event_table::write(&presets::alemtuzumab_label().administrations().unwrap());
+    let mut text = String::from("ID,TIME,EVID,AMT,CMT,RATE,DV,COUNT,UNIT,BLQ\n");
+    for l in doses.lines().skip(1) {
+        text.push_str(&format!("{l},.,.,.,.\n"));
+    }
+    text.push_str("1,400,0,.,.,.,0.9,ALC,10^9/L,0\n1,30,0,.,.,.,20,CD4,cells/uL,1\n1,-10,0,.,.,.,700,CD4,cells/uL,.\n");
+    let h = read_history(&text).unwrap();
+    let given = presets::alemtuzumab_label().administrations().unwrap();
+    assert_eq!(h.regimen.unwrap().administrations().unwrap().len(), given.len());
+    assert_eq!(h.labs.len(), 3);
+    assert_eq!((h.labs[0].day, h.labs[0].cells_per_ul), (-10.0, 700.0));
+    assert!(h.labs[1].below_detection && h.labs[1].cells_per_ul == 20.0);
+    assert_eq!((h.labs[2].count, h.labs[2].cells_per_ul), (Count::Alc, 900.0));
+    // Without dose rows the regimen is left to the caller.
+    let labs_only = "ID,TIME,EVID,AMT,CMT,RATE,DV,COUNT,UNIT\n1,30,0,.,.,.,100,CD4,cells/uL\n";
+    assert!(read_history(labs_only).unwrap().regimen.is_none());
+    let head = "ID,TIME,EVID,AMT,CMT,RATE,DV,COUNT,UNIT,BLQ\n";
+    for (rows, line, column) in [
+        ("1,30,0,.,.,.,100,IgM,cells/uL,0\n", 2, "count"),
+        ("1,30,0,.,.,.,100,CD4,g/L,0\n", 2, "unit"),
+        ("1,30,0,.,.,.,x,CD4,cells/uL,0\n", 2, "DV"),
+        ("1,30,2,.,.,.,100,CD4,cells/uL,0\n", 2, "EVID"),
+        ("1,30,0,.,.,.,100,CD4,cells/uL,2\n", 2, "BLQ"),
+        ("1,30,0,.,.,.,100,CD4\n", 2, "row"),
+    ] {
+        let e = read_history(&format!("{head}{rows}")).expect_err(rows);
+        assert_eq!((e.line, e.column), (line, column), "{e}");
+    }
+    let e = read_history("ID,TIME,EVID,AMT,CMT,RATE\n1,0,1,12,1,72\n").expect_err("no DV");
+    assert_eq!(e.column, "header");
+}
+
+/// Degenerate histories, each handled: no labs (the forecast is the prior's), one lab, a lab before the first
+/// dose (compared with the patient's baseline), and a count below detection (a censored likelihood).
+#[test]
+fn degenerate_histories_are_handled() {
+    use lymphosim::forecast::{forecast, ForecastOptions};
+    let pop = PopulationModel::shipped();
+    let regimen = presets::alemtuzumab_label();
+    let residual = ResidualModel::default();
+    let cov = PatientCovariates {
+        age_years: 38.0,
+        weight_kg: 70.0,
+        crcl_ml_min: 100.0,
+        neutralising_antibodies: false,
+    };
+    let opts = ForecastOptions {
+        draws: 20,
+        start_days: vec![400.0],
+        band_starts: vec![400.0],
+        band_step_days: 30.0,
+        ..ForecastOptions::default()
+    };
+    let data = |labs| PatientData {
+        population: &pop,
+        covariates: &cov,
+        regimen: &regimen,
+        labs,
+        residual: &residual,
+    };
+    // No labs: no posterior; the draws are the prior's, and the table's two columns agree.
+    let none = forecast(&data(&[]), &opts).unwrap();
+    assert!(none.posterior.is_none());
+    assert_eq!(none.draws(), &none.prior[..]);
+    let r = &none.table[0];
+    assert_eq!(
+        (r.p_grade_ge3, r.p_cd4_below_200),
+        (r.prior_p_grade_ge3, r.prior_p_cd4_below_200)
+    );
+    assert!(none.bands.iter().any(|b| b.plan == Plan::CladribineAt(400.0)));
+
+    // One lab: a posterior exists and is pulled towards it.
+    let one = [LabObservation {
+        day: 180.0,
+        count: Count::Cd4,
+        cells_per_ul: 60.0,
+        below_detection: false,
+    }];
+    let f = forecast(&data(&one), &opts).unwrap();
+    assert!(f.posterior.as_ref().unwrap().ess >= 1.0);
+    let cd4_at = |f: &lymphosim::forecast::Forecast, plan: Plan, day: f64| {
+        f.bands
+            .iter()
+            .find(|b| b.plan == plan && b.count == Count::Cd4 && b.day == day)
+            .unwrap()
+            .quantiles[2]
+            .unwrap()
+    };
+    assert!(
+        cd4_at(&f, Plan::NoCladribine, 180.0) < cd4_at(&none, Plan::NoCladribine, 180.0),
+        "a low CD4 lab lowers the forecast"
+    );
+
+    // A lab before the first dose is a baseline lab: the same likelihood as at day 0.
+    let typical = pop.patient(0, &cov, &[0.0; PopulationModel::RANDOM_EFFECTS]);
+    let lab = |day: f64, value: f64, below: bool| LabObservation {
+        day,
+        count: Count::Cd4,
+        cells_per_ul: value,
+        below_detection: below,
+    };
+    let ll =
+        |labs: &[LabObservation]| log_likelihood(&typical, &regimen, labs, &residual, &SimOptions::default()).unwrap();
+    assert_eq!(ll(&[lab(-30.0, 700.0, false)]), ll(&[lab(0.0, 700.0, false)]));
+
+    // Below detection: a limit far above the model's count is near certain (log-likelihood near 0), one far
+    // below it nearly impossible; the likelihood rises with the limit.
+    let model_cd4_30 = {
+        let m = Model::new(typical.params.clone()).unwrap();
+        let t = simulate(
+            &Problem::new(m.clone(), &regimen, 30.0).unwrap(),
+            &SimOptions::default(),
+        )
+        .unwrap();
+        m.observe(t.states.last().unwrap()).cd4
+    };
+    let high = ll(&[lab(30.0, model_cd4_30 * 3.0, true)]);
+    let mid = ll(&[lab(30.0, model_cd4_30, true)]);
+    let low = ll(&[lab(30.0, model_cd4_30 / 3.0, true)]);
+    assert!(
+        high > -1e-3 && (mid - 0.5f64.ln()).abs() < 1e-9 && low < -10.0,
+        "{high} {mid} {low}"
+    );
+    let h = parse_history("day,count,value,unit\n30,CD4,<50,cells/uL\n").unwrap();
+    assert!(h[0].below_detection && h[0].cells_per_ul == 50.0);
+}
+
+/// Simulation-based calibration at CI size: 40 virtual patients, labs at months 1–12, CD4 and ALC held back at
+/// day 730. The 50 % and 90 % intervals must cover the truth within 2.5 binomial standard errors of 50 % and 90 %
+/// (±20 and ±12 points at this size); the full study (`lymphosim forecast-coverage --patients 300`) is in
+/// docs/forecast.md.
+#[test]
+fn the_forecast_intervals_cover_the_truth_as_often_as_they_say() {
+    use lymphosim::forecast::coverage::{coverage_study, CoverageSpec, CHECKED};
+    let spec = CoverageSpec {
+        patients: 40,
+        draws: 60,
+        ..CoverageSpec::default()
+    };
+    let study = coverage_study(&PopulationModel::shipped(), &presets::alemtuzumab_label(), &spec, 2).unwrap();
+    assert!(study.failures.is_empty(), "{:?}", study.failures);
+    let n = study.rows.len() as f64;
+    for (c, count) in CHECKED.iter().enumerate() {
+        let (c50, c90) = study.coverage(c).unwrap();
+        eprintln!("{}: 50 % interval covers {c50:.3}, 90 % covers {c90:.3}", count.name());
+        let tol = |p: f64| 2.5 * (p * (1.0 - p) / n).sqrt();
+        assert!(
+            (c50 - 0.5).abs() <= tol(0.5),
+            "{}: 50 % interval covers {c50}",
+            count.name()
+        );
+        assert!(
+            (c90 - 0.9).abs() <= tol(0.9),
+            "{}: 90 % interval covers {c90}",
+            count.name()
+        );
+    }
+    // The same study on one thread gives the same rows.
+    let again = coverage_study(
+        &PopulationModel::shipped(),
+        &presets::alemtuzumab_label(),
+        &CoverageSpec { patients: 3, ..spec },
+        1,
+    )
+    .unwrap();
+    assert_eq!(again.rows[..], study.rows[..3]);
+}
+
+/// The MAP recovers the patient's own random effects: the squared distance between the estimated and the true
+/// standard-normal effects, summed over all 19 and averaged over virtual patients, falls below the prior mean's
+/// (`z = 0`) as visits accumulate.
+#[test]
+fn the_map_recovers_the_true_effects_better_than_the_prior_mean() {
+    let pop = PopulationModel::shipped();
+    let regimen = presets::alemtuzumab_label();
+    let residual = ResidualModel::default();
+    let visits = [30.0, 91.0, 183.0, 274.0, 365.0];
+    let n = 6;
+    let mut err = [0.0; 3];
+    for i in 0..n {
+        let mut rng = patient_rng(81, i);
+        let z_true: Vec<f64> = (0..PopulationModel::RANDOM_EFFECTS)
+            .map(|_| StandardNormal.sample(&mut rng))
+            .collect();
+        let cov = pop.sample(i, &mut patient_rng(82, i)).covariates();
+        let truth = pop.patient(i, &cov, &z_true);
+        let labs = labs_of(&truth, &regimen, &visits, &residual, 83);
+        for (k, used) in [0usize, 4, 10].into_iter().enumerate() {
+            let data = PatientData {
+                population: &pop,
+                covariates: &cov,
+                regimen: &regimen,
+                labs: &labs[..used],
+                residual: &residual,
+            };
+            let m = map_estimate(&data, 3000).unwrap();
+            err[k] += m.z.iter().zip(&z_true).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / n as f64;
+        }
+    }
+    eprintln!("mean squared distance to the true effects with 0, 2 and 5 visits: {err:?}");
+    assert!(err[1] < err[0] && err[2] < err[1], "{err:?}");
 }
