@@ -10,7 +10,7 @@ version=$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$version" ]; then
     echo "installing wasm-bindgen-cli $version (once)"
-    cargo install wasm-bindgen-cli --version "$version" --quiet
+    cargo install wasm-bindgen-cli --version "$version" --force --quiet
 fi
 
 cargo build --release --target wasm32-unknown-unknown --quiet
