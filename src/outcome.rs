@@ -368,6 +368,9 @@ pub struct OutcomeTracker<'a> {
     acc: WindowAcc,
     bands: Vec<(Counts, Grade)>,
     band_step: f64,
+    /// The next band day at or after the last observation: `band_index · band_step`.
+    next_band: f64,
+    band_index: u32,
     delay_days: f64,
     stopped: bool,
 }
@@ -392,6 +395,8 @@ impl<'a> OutcomeTracker<'a> {
             acc: WindowAcc::new(cfg, &base),
             bands: Vec::new(),
             band_step: 0.0,
+            next_band: 0.0,
+            band_index: 0,
             delay_days: 0.0,
             stopped: false,
         }
@@ -433,8 +438,15 @@ impl Observer for OutcomeTracker<'_> {
 
     fn on_observation(&mut self, day: f64, state: &FullState) {
         let o = self.model.observe(state);
-        if self.band_step > 0.0 && (day / self.band_step).fract() == 0.0 {
-            self.bands.push((counts(&o), self.cfg.scale.grade(o.alc)));
+        if self.band_step > 0.0 {
+            // Observation days increase, so the band days are walked once (no division or rounding per day).
+            while self.next_band < day {
+                self.band_index += 1;
+                self.next_band = f64::from(self.band_index) * self.band_step;
+            }
+            if day == self.next_band {
+                self.bands.push((counts(&o), self.cfg.scale.grade(o.alc)));
+            }
         }
         self.last = Some((day, o));
         if let Some(r) = self.reference_day {

@@ -21,8 +21,8 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use crate::model::{Model, ModelParams, ParamId};
-use crate::outcome::{self, OutcomeConfig, OutcomeTracker, PatientOutcome};
+use crate::model::{Grade, Model, ModelParams, ParamId};
+use crate::outcome::{self, Counts, OutcomeConfig, OutcomeTracker, PatientOutcome};
 use crate::population::rng::patient_rng;
 use crate::population::{Patient, PopulationModel};
 use crate::regimen::presets::{self, PresetOptions};
@@ -310,8 +310,14 @@ pub fn run_cohort(spec: &CohortSpec, shard: Shard, per_patient: bool, progress: 
         let mut acc = take();
         let lo = ids.start + b * BLOCK;
         let hi = (lo + BLOCK).min(ids.end);
+        // Band values wait for the end of the block and are added band day by band day (cache-friendly).
+        let mut bands: Vec<Vec<Vec<(Counts, Grade)>>> = vec![Vec::new(); spec.arms.len()];
         for id in lo..hi {
-            run_patient(spec, id, &obs, per_patient, &mut acc);
+            run_patient(spec, id, &obs, per_patient, &mut acc, &mut bands);
+        }
+        for (arm, pending) in acc.arms.iter_mut().zip(&bands) {
+            let views: Vec<&[(Counts, Grade)]> = pending.iter().map(Vec::as_slice).collect();
+            arm.add_bands(&views);
         }
         free.lock().unwrap_or_else(|e| e.into_inner()).push(acc);
         progress(hi - lo);
@@ -327,7 +333,15 @@ pub fn run_cohort(spec: &CohortSpec, shard: Shard, per_patient: bool, progress: 
     result
 }
 
-fn run_patient(spec: &CohortSpec, id: u64, obs: &Arc<[f64]>, per_patient: bool, acc: &mut CohortResult) {
+/// Runs one patient on every arm into `acc`; each successful arm's band values go to `bands[arm]`.
+fn run_patient(
+    spec: &CohortSpec,
+    id: u64,
+    obs: &Arc<[f64]>,
+    per_patient: bool,
+    acc: &mut CohortResult,
+    bands: &mut [Vec<Vec<(Counts, Grade)>>],
+) {
     let mut rng = patient_rng(spec.seed, id);
     let patient = spec.population.sample(id, &mut rng);
     let model = match Model::new(patient.params.clone()) {
@@ -417,9 +431,10 @@ fn run_patient(spec: &CohortSpec, id: u64, obs: &Arc<[f64]>, per_patient: bool, 
         match solve(&problem, &spec.sim, &mut arm_rng, &mut tracker) {
             Ok(_) => {
                 let mut outcome = tracker.finish();
-                acc.arms[ai].add(&outcome);
-                // The band values are in the accumulator now; a per-patient row does not keep them.
-                outcome.bands = Vec::new();
+                acc.arms[ai].add_outcome(&outcome);
+                // The band values go to the accumulator at the end of the block; a per-patient row does not keep
+                // them.
+                bands[ai].push(std::mem::take(&mut outcome.bands));
                 if per_patient {
                     acc.rows.push(PatientRow {
                         arm: ai,

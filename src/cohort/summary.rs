@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::histogram::{wilson95, DayHistogram, LogHistogram};
-use crate::outcome::PatientOutcome;
+use crate::model::Grade;
+use crate::outcome::{Counts, PatientOutcome};
 use crate::regimen::Count;
 
 /// Quantile levels reported everywhere.
@@ -87,18 +88,35 @@ impl ArmAccumulator {
 
     /// Adds one successful patient: its outcomes and band values (one per band day, in order).
     pub fn add(&mut self, o: &PatientOutcome) {
+        self.add_outcome(o);
+        self.add_bands(&[&o.bands]);
+    }
+
+    /// Adds the band values of several patients (each one value per band day, in order), band day by band day:
+    /// each day's five histograms are touched once for the whole group, which keeps them in cache (a patient at
+    /// a time touches every day's histograms, megabytes apart, once per patient). Counts are integers, so the
+    /// result is the same as adding the patients one by one.
+    pub fn add_bands(&mut self, patients: &[&[(Counts, Grade)]]) {
+        for (k, (hs, grades)) in self.bands.iter_mut().zip(self.grades.iter_mut()).enumerate() {
+            for p in patients {
+                if let Some((v, g)) = p.get(k) {
+                    for (h, x) in hs.iter_mut().zip(v) {
+                        h.add(*x);
+                    }
+                    grades[g.value() as usize] += 1;
+                }
+            }
+        }
+    }
+
+    /// Adds one successful patient's outcomes, without its band values (see [`ArmAccumulator::add_bands`]).
+    pub fn add_outcome(&mut self, o: &PatientOutcome) {
         self.patients += 1;
         if o.delay_days > 0.0 {
             self.delayed += 1;
             self.delay.add(o.delay_days.round() as u32);
         }
         self.stopped += o.stopped as u64;
-        for (k, (v, g)) in o.bands.iter().enumerate().take(self.bands.len()) {
-            for (h, x) in self.bands[k].iter_mut().zip(v) {
-                h.add(*x);
-            }
-            self.grades[k][g.value() as usize] += 1;
-        }
         let Some(w) = &o.window else {
             self.not_reached += 1;
             return;

@@ -65,20 +65,20 @@ pub type DrugState = [f64; drug::COUNT];
 pub type CellState = [f64; cell::COUNT];
 
 /// Splits a full state into its drug and cell parts.
+#[inline]
 pub fn split(y: &FullState) -> (DrugState, CellState) {
-    let mut d = [0.0; drug::COUNT];
-    let mut c = [0.0; cell::COUNT];
-    d.copy_from_slice(&y[..drug::COUNT]);
-    c.copy_from_slice(&y[drug::COUNT..]);
-    (d, c)
+    (
+        std::array::from_fn(|i| y[i]),
+        std::array::from_fn(|i| y[drug::COUNT + i]),
+    )
 }
 
 /// Joins drug and cell parts into a full state.
+#[inline]
 pub fn join(d: &DrugState, c: &CellState) -> FullState {
-    let mut y = [0.0; FULL];
-    y[..drug::COUNT].copy_from_slice(d);
-    y[drug::COUNT..].copy_from_slice(c);
-    y
+    // Element by element, so the compiler emits register moves rather than two calls to `memcpy` (which cost 6 %
+    // of a cohort patient when this ran once per observed day).
+    std::array::from_fn(|i| if i < drug::COUNT { d[i] } else { c[i - drug::COUNT] })
 }
 
 /// Names of all 17 states in full-state order.

@@ -58,7 +58,7 @@ pub struct Dopri5 {
 }
 
 #[inline]
-fn axpy<const N: usize>(out: &mut [f64; N], y: &[f64; N], h: f64, terms: &[(f64, &[f64; N])]) {
+pub(super) fn axpy<const N: usize>(out: &mut [f64; N], y: &[f64; N], h: f64, terms: &[(f64, &[f64; N])]) {
     for i in 0..N {
         let mut s = 0.0;
         for (a, k) in terms {

@@ -23,9 +23,11 @@ mod hermite;
 mod lu;
 pub mod ode_solvers_adapter;
 mod rodas4;
+mod tsit5;
 
 pub use dopri5::Dopri5;
 pub use rodas4::Rodas4;
+pub use tsit5::Tsit5;
 
 use std::fmt;
 use std::str::FromStr;
@@ -74,6 +76,8 @@ pub enum Method {
     OdeSolversRk4,
     /// This crate's Rodas4: L-stable Rosenbrock 4(3) with the model's analytic Jacobian.
     Rodas4,
+    /// This crate's Tsitouras 5(4), allocation-free, with dense output.
+    Tsit5,
 }
 
 /// The facts about one method: the one place a method is described.
@@ -97,11 +101,19 @@ pub struct MethodInfo {
 /// Every method, in the order `lymphosim methods`, the docs and the work-precision study list them. Adding a
 /// method is its file (a [`adaptive::Stepper`] for a step-by-step method), one row here and one arm in
 /// [`integrate_segment`].
-pub const METHODS: [MethodInfo; 5] = [
+pub const METHODS: [MethodInfo; 6] = [
     MethodInfo {
         method: Method::Dopri5,
         name: "dopri5",
         description: "own Dormand-Prince 5(4), adaptive, allocation-free, 4th-order dense output (default)",
+        adaptive: true,
+        explicit: true,
+        in_quick_study: true,
+    },
+    MethodInfo {
+        method: Method::Tsit5,
+        name: "tsit5",
+        description: "own Tsitouras 5(4), adaptive, allocation-free, free 4th-order dense output",
         adaptive: true,
         explicit: true,
         in_quick_study: true,
@@ -388,6 +400,7 @@ pub fn integrate_segment<const N: usize, S: OdeSystem<N>>(
         Method::OdeSolversDop853 => ode_solvers_adapter::dop853(opts, sys, t0, t1, y, obs, sink, stats),
         Method::OdeSolversRk4 => ode_solvers_adapter::rk4(opts, sys, t0, t1, y, obs, sink, stats),
         Method::Rodas4 => Rodas4::new(*opts).integrate(sys, t0, t1, y, obs, sink, stats),
+        Method::Tsit5 => Tsit5::new(*opts).integrate(sys, t0, t1, y, obs, sink, stats),
     }
 }
 
