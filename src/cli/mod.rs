@@ -425,6 +425,9 @@ struct PatientArgs {
     params: Option<String>,
     #[command(flatten)]
     solver: SolverArgs,
+    /// Also solve the patient this many more times and print the median time per solve, in process (0-10000).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10000))]
+    time_solves: u32,
 }
 
 #[derive(Debug, Args)]

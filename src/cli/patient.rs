@@ -140,6 +140,25 @@ pub(super) fn run(a: &PatientArgs) -> anyhow::Result<()> {
         "  solver: {} segments, {} steps ({} rejected), {} RHS evaluations",
         traj.run.stats.segments, traj.run.stats.accepted_steps, traj.run.stats.rejected_steps, traj.run.stats.rhs_evals
     );
+    if a.time_solves > 0 {
+        // The same solve again, timed in process (no start-up, no output): for comparing solvers and peers.
+        let mut secs: Vec<f64> = (0..a.time_solves)
+            .map(|_| {
+                let mut t = Trajectory::default();
+                let mut tr = OutcomeTracker::new(problem.model(), &cfg, problem.regimen());
+                let started = std::time::Instant::now();
+                solve(&problem, &opts, &mut patient_rng(0, 0), &mut (&mut t, &mut tr)).map(|_| started.elapsed())
+            })
+            .map(|r| r.map(|d| d.as_secs_f64()))
+            .collect::<Result<_, _>>()?;
+        secs.sort_by(f64::total_cmp);
+        println!(
+            "  solve time: median {:.1} us, fastest {:.1} us over {} solves (in process: no start-up, no output)",
+            1e6 * secs[secs.len() / 2],
+            1e6 * secs[0],
+            secs.len()
+        );
+    }
 
     let out = a
         .out

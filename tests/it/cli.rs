@@ -665,3 +665,26 @@ fn forecast_coverage_reports_both_counts() {
     );
     assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 1 + 2 * 4);
 }
+
+/// `lymphosim patient --time-solves N` times the same solve in process and says how; out of range is refused.
+#[test]
+fn patient_times_its_solve_on_request() {
+    let out = tmp("timed.csv");
+    let (ok, stdout, stderr) = lymphosim(&[
+        "patient",
+        "--preset",
+        "cladribine-label",
+        "--no-plots",
+        "--time-solves",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("solve time: median") && stdout.contains("over 3 solves"),
+        "{stdout}"
+    );
+    let (ok, _, stderr) = lymphosim(&["patient", "--preset", "cladribine-label", "--time-solves", "20000"]);
+    assert!(!ok && stderr.contains("--time-solves"), "{stderr}");
+}
