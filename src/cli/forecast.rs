@@ -63,7 +63,8 @@ pub(super) fn forecast(a: &ForecastArgs) -> anyhow::Result<()> {
         );
     }
     let text = std::fs::read_to_string(&a.history).with_context(|| format!("reading {}", a.history.display()))?;
-    let history = read_history(&text).with_context(|| format!("in {}", a.history.display()))?;
+    let history =
+        read_history(&text, a.first_dose_date.as_deref()).with_context(|| format!("in {}", a.history.display()))?;
     let (regimen, doses_from) = match (&history.regimen, &a.preset) {
         (Some(_), Some(p)) => bail!(
             "--preset {p}: {} already holds the doses (EVID=1 rows); give them once",

@@ -179,9 +179,13 @@ struct SensitivityArgs {
 #[derive(Debug, Args)]
 struct ForecastArgs {
     /// Lab history: a CSV with header day,count,value,unit (day from the first dose, negative before it; value a
-    /// number or <limit below detection; unit cells/uL or 10^9/L), or a NONMEM-style table (ID,TIME,EVID,AMT,CMT,
-    /// RATE,DV,COUNT,UNIT[,BLQ]) whose EVID=1 rows are the doses.
+    /// number or <limit below detection; unit cells/uL or 10^9/L) or date,count,value,unit (with
+    /// --first-dose-date), or a NONMEM-style table (ID,TIME,EVID,AMT,CMT,RATE,DV,COUNT,UNIT[,BLQ]) whose EVID=1
+    /// rows are the doses.
     history: PathBuf,
+    /// The first dose's date (YYYY-MM-DD), for a history whose first column is `date` rather than `day`.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    first_dose_date: Option<String>,
     /// The doses given, as a preset (see `lymphosim presets`), when the history does not hold them
     /// [default: alemtuzumab-label].
     #[arg(long)]

@@ -4,7 +4,9 @@
 //!
 //! - **Plain** — header `day,count,value,unit`: `day` in days from the first dose (negative for labs taken before
 //!   it), `count` one of ALC, CD4, CD8, CD19, NK, `value` a number > 0 or `<L` for a result below the detection
-//!   limit `L`, `unit` `cells/uL` (or `cells/µL`) or `10^9/L`. The doses come from elsewhere (a preset).
+//!   limit `L`, `unit` `cells/uL` (or `cells/µL`) or `10^9/L`. The doses come from elsewhere (a preset). With the
+//!   header `date,count,value,unit` the first column is a calendar date `YYYY-MM-DD` instead, and the first dose's
+//!   date must be given ([`read_history`]'s `first_dose_date`); days are counted from it.
 //! - **NONMEM-style** — the columns `lymphosim events` writes (`ID,TIME,EVID,AMT,CMT,RATE`, `TIME` in days) plus
 //!   `DV`, `COUNT` and `UNIT`, and optionally `BLQ`: `EVID = 1` rows are the doses, `EVID = 0` rows the labs
 //!   (`DV` the value, or with `BLQ = 1` the detection limit). Dose rows may leave `DV`, `COUNT`, `UNIT` as `.`.
@@ -59,21 +61,50 @@ fn err(line: usize, column: &'static str, message: String) -> HistoryError {
     HistoryError { line, column, message }
 }
 
-/// Reads a history in either form (see the module documentation).
-pub fn read_history(text: &str) -> Result<History, HistoryError> {
+/// Reads a history in either form (see the module documentation). `first_dose_date` (`YYYY-MM-DD`) is needed
+/// only by a plain history with dates.
+pub fn read_history(text: &str, first_dose_date: Option<&str>) -> Result<History, HistoryError> {
     let header = text
         .lines()
         .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
         .unwrap_or("");
     let cols: Vec<String> = header.split(',').map(|h| h.trim().to_ascii_uppercase()).collect();
     if cols.iter().any(|c| c == "EVID") {
-        parse_nonmem(text)
-    } else {
-        Ok(History {
-            labs: parse_history(text)?,
-            regimen: None,
-        })
+        return parse_nonmem(text);
     }
+    let origin = match first_dose_date {
+        Some(d) => Some(
+            parse_date(d).ok_or_else(|| err(0, "first dose date", format!("must be a date YYYY-MM-DD, got {d:?}")))?,
+        ),
+        None => None,
+    };
+    Ok(History {
+        labs: parse_plain(text, origin)?,
+        regimen: None,
+    })
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date `YYYY-MM-DD` (years 1900 to 2200); `None` if it is not
+/// one. (The civil-from-days arithmetic of H. Hinnant's "chrono-compatible low-level date algorithms".)
+pub fn parse_date(s: &str) -> Option<i64> {
+    let mut parts = s.trim().split('-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let (y, m, d): (i64, i64, i64) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1900..=2200).contains(&y) || !(1..=12).contains(&m) || d < 1 || d > month_days[(m - 1) as usize] {
+        return None;
+    }
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
 }
 
 /// The unit factor to cells/µL.
@@ -128,9 +159,14 @@ fn observation(
     })
 }
 
-/// Parses a plain lab history (`day,count,value,unit`); observations come back sorted by day. A header alone is
-/// a history with no labs.
+/// Parses a plain lab history with days (`day,count,value,unit`); observations come back sorted by day. A header
+/// alone is a history with no labs. (A history with dates goes through [`read_history`].)
 pub fn parse_history(text: &str) -> Result<Vec<LabObservation>, HistoryError> {
+    parse_plain(text, None)
+}
+
+/// A plain history; `origin` (days since 1970-01-01 of the first dose) allows the `date` form.
+fn parse_plain(text: &str, origin: Option<i64>) -> Result<Vec<LabObservation>, HistoryError> {
     let mut lines = text
         .lines()
         .enumerate()
@@ -143,11 +179,19 @@ pub fn parse_history(text: &str) -> Result<Vec<LabObservation>, HistoryError> {
         )
     })?;
     let names: Vec<String> = header.split(',').map(|h| h.trim().to_ascii_lowercase()).collect();
-    if names != ["day", "count", "value", "unit"] {
+    let dated = names == ["date", "count", "value", "unit"];
+    if !dated && names != ["day", "count", "value", "unit"] {
         return Err(err(
             h + 1,
             "header",
-            format!("must be day,count,value,unit (or a NONMEM-style header with EVID), got {header:?}"),
+            format!("must be day,count,value,unit or date,count,value,unit (or a NONMEM-style header with EVID), got {header:?}"),
+        ));
+    }
+    if dated && origin.is_none() {
+        return Err(err(
+            h + 1,
+            "date",
+            "a history with dates needs the first dose's date (YYYY-MM-DD) to count days from".into(),
         ));
     }
     let mut out = Vec::new();
@@ -157,9 +201,14 @@ pub fn parse_history(text: &str) -> Result<Vec<LabObservation>, HistoryError> {
         if cells.len() != 4 {
             return Err(err(n, "row", format!("must have 4 fields, got {}", cells.len())));
         }
-        let day: f64 = cells[0]
-            .parse()
-            .map_err(|_| err(n, "day", format!("must be a number of days, got {:?}", cells[0])))?;
+        let day: f64 = match origin.filter(|_| dated) {
+            Some(o) => parse_date(cells[0])
+                .map(|d| (d - o) as f64)
+                .ok_or_else(|| err(n, "date", format!("must be a date YYYY-MM-DD, got {:?}", cells[0])))?,
+            None => cells[0]
+                .parse()
+                .map_err(|_| err(n, "day", format!("must be a number of days, got {:?}", cells[0])))?,
+        };
         let (raw, below) = match cells[2].strip_prefix('<') {
             Some(limit) => (limit.trim(), true),
             None => (cells[2], false),

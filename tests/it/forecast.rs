@@ -256,7 +256,7 @@ fn a_nonmem_style_history_brings_its_doses_and_labs() {
         text.push_str(&format!("{l},.,.,.,.\n"));
     }
     text.push_str("1,400,0,.,.,.,0.9,ALC,10^9/L,0\n1,30,0,.,.,.,20,CD4,cells/uL,1\n1,-10,0,.,.,.,700,CD4,cells/uL,.\n");
-    let h = read_history(&text).unwrap();
+    let h = read_history(&text, None).unwrap();
     let given = presets::alemtuzumab_label().administrations().unwrap();
     assert_eq!(h.regimen.unwrap().administrations().unwrap().len(), given.len());
     assert_eq!(h.labs.len(), 3);
@@ -265,7 +265,7 @@ fn a_nonmem_style_history_brings_its_doses_and_labs() {
     assert_eq!((h.labs[2].count, h.labs[2].cells_per_ul), (Count::Alc, 900.0));
     // Without dose rows the regimen is left to the caller.
     let labs_only = "ID,TIME,EVID,AMT,CMT,RATE,DV,COUNT,UNIT\n1,30,0,.,.,.,100,CD4,cells/uL\n";
-    assert!(read_history(labs_only).unwrap().regimen.is_none());
+    assert!(read_history(labs_only, None).unwrap().regimen.is_none());
     let head = "ID,TIME,EVID,AMT,CMT,RATE,DV,COUNT,UNIT,BLQ\n";
     for (rows, line, column) in [
         ("1,30,0,.,.,.,100,IgM,cells/uL,0\n", 2, "count"),
@@ -275,10 +275,10 @@ fn a_nonmem_style_history_brings_its_doses_and_labs() {
         ("1,30,0,.,.,.,100,CD4,cells/uL,2\n", 2, "BLQ"),
         ("1,30,0,.,.,.,100,CD4\n", 2, "row"),
     ] {
-        let e = read_history(&format!("{head}{rows}")).expect_err(rows);
+        let e = read_history(&format!("{head}{rows}"), None).expect_err(rows);
         assert_eq!((e.line, e.column), (line, column), "{e}");
     }
-    let e = read_history("ID,TIME,EVID,AMT,CMT,RATE\n1,0,1,12,1,72\n").expect_err("no DV");
+    let e = read_history("ID,TIME,EVID,AMT,CMT,RATE\n1,0,1,12,1,72\n", None).expect_err("no DV");
     assert_eq!(e.column, "header");
 }
 
@@ -451,4 +451,38 @@ fn the_map_recovers_the_true_effects_better_than_the_prior_mean() {
     }
     eprintln!("mean squared distance to the true effects with 0, 2 and 5 visits: {err:?}");
     assert!(err[1] < err[0] && err[2] < err[1], "{err:?}");
+}
+
+/// A plain history may carry calendar dates instead of days: days are counted from the first dose's date (leap
+/// years included); without that date, or with a malformed one, the error names the column.
+#[test]
+fn a_history_with_dates_counts_days_from_the_first_dose() {
+    use lymphosim::forecast::{parse_date, read_history};
+    assert_eq!(parse_date("1970-01-01"), Some(0));
+    assert_eq!(parse_date("2000-03-01").unwrap() - parse_date("2000-02-28").unwrap(), 2);
+    assert_eq!(parse_date("2023-03-01").unwrap() - parse_date("2023-02-28").unwrap(), 1);
+    for bad in [
+        "2023-02-29",
+        "2023-13-01",
+        "23-01-01",
+        "2023-1-01",
+        "2023-01-01-01",
+        "tomorrow",
+    ] {
+        assert_eq!(parse_date(bad), None, "{bad}");
+    }
+    let text = "date,count,value,unit\n2025-02-10,CD4,150,cells/uL\n2024-12-01,ALC,1.9,10^9/L\n";
+    let h = read_history(text, Some("2024-12-31")).unwrap();
+    assert_eq!((h.labs[0].day, h.labs[0].count), (-30.0, Count::Alc));
+    assert_eq!((h.labs[1].day, h.labs[1].cells_per_ul), (41.0, 150.0));
+    let e = read_history(text, None).unwrap_err();
+    assert_eq!((e.line, e.column), (1, "date"));
+    let e = read_history(
+        "date,count,value,unit\n2025-02-30,CD4,150,cells/uL\n",
+        Some("2024-12-31"),
+    )
+    .unwrap_err();
+    assert_eq!((e.line, e.column), (2, "date"));
+    let e = read_history(text, Some("31/12/2024")).unwrap_err();
+    assert_eq!(e.column, "first dose date");
 }
