@@ -267,15 +267,7 @@ pub(super) fn coverage(a: &ForecastCoverageArgs) -> anyhow::Result<()> {
     if !(10..=5000).contains(&a.draws) {
         bail!("--draws: must be between 10 and 5000, got {}", a.draws);
     }
-    let threads = a
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    if !(1..=lymphosim::cohort::MAX_THREADS).contains(&threads) {
-        bail!(
-            "--threads: must be between 1 and {}, got {threads}",
-            lymphosim::cohort::MAX_THREADS
-        );
-    }
+    let threads = super::threads(a.threads)?;
     let set = super::load_params(a.params.as_deref())?;
     let population: PopulationModel = set.population(Default::default())?;
     let spec = CoverageSpec {

@@ -349,6 +349,18 @@ struct RegimenArgs {
 }
 
 /// Loads a parameter set: a file, `reference` (v1 first guesses), or the shipped calibrated set.
+/// `--threads`: the value given (1 to the cohort engine's maximum), or every core.
+fn threads(given: Option<usize>) -> anyhow::Result<usize> {
+    let n = given.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    if !(1..=lymphosim::cohort::MAX_THREADS).contains(&n) {
+        anyhow::bail!(
+            "--threads: must be between 1 and {}, got {n}",
+            lymphosim::cohort::MAX_THREADS
+        );
+    }
+    Ok(n)
+}
+
 fn load_params(spec: Option<&str>) -> anyhow::Result<lymphosim::population::paramset::ParamSet> {
     use anyhow::Context;
     use lymphosim::population::paramset::ParamSet;

@@ -254,15 +254,7 @@ pub(super) fn run(a: &RunArgs) -> anyhow::Result<()> {
         Some(s) => parse_shard(s)?,
         None => Shard::ALL,
     };
-    let threads = a
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    if !(1..=lymphosim::cohort::MAX_THREADS).contains(&threads) {
-        bail!(
-            "--threads: must be between 1 and {}, got {threads}",
-            lymphosim::cohort::MAX_THREADS
-        );
-    }
+    let threads = super::threads(a.threads)?;
     if !(a.follow_up_months.is_finite() && (0.0..=1200.0).contains(&a.follow_up_months)) {
         bail!(
             "--follow-up-months: must be between 0 and 1200, got {}",

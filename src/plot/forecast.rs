@@ -12,13 +12,8 @@ use crate::forecast::{BandRow, Forecast, LabObservation, Plan};
 use crate::model::{Count, GradeScale};
 use crate::units::DAYS_PER_MONTH;
 
-/// Colours of the grade bands (grade 1 → 4), as in the patient figure.
-const GRADE: [RGBColor; 4] = [
-    RGBColor(255, 247, 214),
-    RGBColor(255, 230, 191),
-    RGBColor(252, 205, 190),
-    RGBColor(240, 180, 190),
-];
+// The grade bands (grade 1 → 4) in the patient figure's colours.
+use super::patient::BAND as GRADE;
 
 /// Colour of each plan: grey for no cladribine, then teal, purple, orange for the start days.
 fn plan_colour(i: usize) -> RGBColor {

@@ -19,7 +19,7 @@ const Y_MIN: f64 = 1.0;
 const Y_MAX: f64 = 5000.0;
 
 /// Colours of the grade bands (grade 1 → 4), light so lines stay readable.
-const BAND: [RGBColor; 4] = [
+pub(crate) const BAND: [RGBColor; 4] = [
     RGBColor(255, 247, 214),
     RGBColor(255, 230, 191),
     RGBColor(252, 205, 190),
