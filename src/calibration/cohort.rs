@@ -18,7 +18,7 @@ use crate::cohort::{run_cohort, ArmRegimen, Cohort, Shard};
 use crate::error::Result;
 use crate::outcome::{OutcomeConfig, Recovery, Reference, Threshold};
 use crate::population::PopulationModel;
-use crate::regimen::{presets, Count, Course, Drug, Regimen, Start};
+use crate::regimen::{presets, Count, Course, Drug, LabelRules, Regimen, Start};
 use crate::scenario;
 use crate::units::{hours, DAYS_PER_MONTH};
 
@@ -89,6 +89,26 @@ pub fn compare(targets: &[Target], population: &PopulationModel, patients: u64, 
             .run()?;
         Ok(run.result.arms.into_iter().next().expect("one arm"))
     };
+    // Cladribine tablets on the label (each patient's weight band) under the label's lymphocyte rules, followed
+    // four years from the first dose: the real-world use of the drug.
+    let label_run = || -> Result<ArmAccumulator> {
+        let run = Cohort::new(population.clone())
+            .arm(
+                "cladribine label, real-world follow-up",
+                ArmRegimen::Preset {
+                    name: "cladribine-label".into(),
+                    interval_months: 0.0,
+                },
+            )
+            .label_rules(LabelRules::default())
+            .patients(patients)
+            .seed(seed)
+            .horizon_years(4.0)
+            .band_step_days(30.0)
+            .run()?;
+        Ok(run.result.arms.into_iter().next().expect("one arm"))
+    };
+    let mut label: Option<ArmAccumulator> = None;
     let mut clarity: Option<ArmAccumulator> = None;
     let mut alem: Option<ArmAccumulator> = None;
     let mut alem_long: Option<ArmAccumulator> = None;
@@ -143,10 +163,13 @@ pub fn compare(targets: &[Target], population: &PopulationModel, patients: u64, 
                 }
                 alem.as_ref().expect("set")
             }
-            Setting::ClarityCladribine
-            | Setting::CladribineFirstCourse
-            | Setting::ClarityYearOne
-            | Setting::CladribineLabel => {
+            Setting::CladribineLabel => {
+                if label.is_none() {
+                    label = Some(label_run()?);
+                }
+                label.as_ref().expect("set")
+            }
+            Setting::ClarityCladribine | Setting::CladribineFirstCourse | Setting::ClarityYearOne => {
                 if clarity.is_none() {
                     clarity = Some(run("clarity")?);
                 }
