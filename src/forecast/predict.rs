@@ -198,6 +198,9 @@ impl Plan {
     }
 }
 
+/// Most values one band computation holds per count (days × draws): 10⁷, 80 MB per count.
+pub const MAX_BAND_VALUES: usize = 10_000_000;
+
 /// Quantiles of the posterior predictive bands, in [`BandRow::quantiles`] order.
 pub const QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
 
@@ -223,6 +226,17 @@ pub fn predictive_bands(
     plan: Plan,
     days: &[f64],
 ) -> crate::Result<Vec<BandRow>> {
+    if days.len().saturating_mul(draws.len()) > MAX_BAND_VALUES {
+        return Err(crate::Error::invalid(
+            "days",
+            days.len(),
+            format!(
+                "{} days × {} draws is more than {MAX_BAND_VALUES} values per count; use fewer days or draws",
+                days.len(),
+                draws.len()
+            ),
+        ));
+    }
     let regimen = plan.regimen(data)?;
     let horizon = days.iter().copied().fold(1.0, f64::max);
     let mut values: Vec<[Vec<f64>; 5]> = (0..days.len()).map(|_| Default::default()).collect();
@@ -331,6 +345,17 @@ pub fn forecast(data: &PatientData, opts: &ForecastOptions) -> crate::Result<For
             "proposals_per_draw",
             opts.proposals_per_draw,
             "must be between 1 and 50",
+        ));
+    }
+    if let Some(d) = opts
+        .band_starts
+        .iter()
+        .find(|d| !(d.is_finite() && (0.0..=MAX_DAY).contains(*d)))
+    {
+        return Err(crate::Error::invalid(
+            "band_starts",
+            d,
+            "must be days between 0 and 36525",
         ));
     }
     if opts.band_starts.len() > 3 {

@@ -223,6 +223,11 @@ fn the_start_date_table_gives_a_patients_risks_by_start_day() {
     }
     assert!(table[0].p_cd4_below_200 >= table[3].p_cd4_below_200, "{table:?}");
     assert!(start_date_table(&data, &post.z, &prior, &[-1.0], 730.0).is_err());
+    // Bands that would hold more than MAX_BAND_VALUES per count are refused before anything is allocated.
+    let many_days: Vec<f64> = (0..300_000).map(f64::from).collect();
+    let e = lymphosim::forecast::predictive_bands(&data, &post.z, lymphosim::forecast::Plan::NoCladribine, &many_days)
+        .unwrap_err();
+    assert!(e.to_string().contains("days"), "{e}");
     let row = |d: f64, p: f64| StartDateRow {
         start_day: d,
         p_grade_ge3: Some(p),
@@ -320,6 +325,17 @@ fn degenerate_histories_are_handled() {
         (r.prior_p_grade_ge3, r.prior_p_cd4_below_200)
     );
     assert!(none.bands.iter().any(|b| b.plan == Plan::CladribineAt(400.0)));
+    for bad in [f64::NAN, -1.0, 1e9] {
+        let e = forecast(
+            &data(&[]),
+            &ForecastOptions {
+                band_starts: vec![bad],
+                ..opts.clone()
+            },
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("band_starts"), "{e}");
+    }
 
     // One lab: a posterior exists and is pulled towards it.
     let one = [LabObservation {
