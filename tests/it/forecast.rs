@@ -31,7 +31,8 @@ fn a_history_states_its_units_and_bad_rows_name_line_and_column() {
     }
 }
 
-/// Synthetic labs of a virtual patient: CD4 and ALC at `days`, with the residual model's log-normal noise.
+/// Synthetic labs of a virtual patient: CD4 and ALC at `days`, with the residual model's log-normal noise from the
+/// patient's own stream of `seed` (the coverage study's generator).
 fn labs_of(
     patient: &Patient,
     regimen: &Regimen,
@@ -39,28 +40,8 @@ fn labs_of(
     residual: &ResidualModel,
     seed: u64,
 ) -> Vec<LabObservation> {
-    let model = Model::new(patient.params.clone()).unwrap();
-    let p = Problem::new(model.clone(), regimen, *days.last().unwrap())
+    lymphosim::forecast::coverage::noisy_labs(patient, regimen, days, residual, &mut patient_rng(seed, patient.id))
         .unwrap()
-        .with_observation_days(days.to_vec())
-        .unwrap();
-    let t = simulate(&p, &SimOptions::default()).unwrap();
-    let mut rng = patient_rng(seed, patient.id);
-    let mut out = Vec::new();
-    for (d, y) in t.days.iter().zip(&t.states) {
-        let o = model.observe(y);
-        for (count, cv) in [(Count::Cd4, residual.cv[1]), (Count::Alc, residual.cv[0])] {
-            let sd = (1.0 + cv * cv).ln().sqrt();
-            let z: f64 = StandardNormal.sample(&mut rng);
-            out.push(LabObservation {
-                day: *d,
-                count,
-                cells_per_ul: count.of(&o) * (sd * z).exp(),
-                below_detection: false,
-            });
-        }
-    }
-    out
 }
 
 /// CD4 of `patient` on `day` under `regimen`.
