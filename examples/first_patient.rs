@@ -35,11 +35,11 @@ fn main() -> lymphosim::Result<()> {
     let outcome = PatientOutcome::from_trajectory(problem.model(), &trajectory, &cfg, problem.regimen());
     if let Some(w) = &outcome.window {
         println!(
-            "\nworst CTCAE grade: {} (first on day {})",
+            "\nworst CTCAE grade: {} (first on day {:.1})",
             w.worst_grade, w.worst_grade_day
         );
         let cd4 = w.nadir(Count::Cd4);
-        println!("CD4 nadir {:.0} cells/uL on day {}", cd4.value, cd4.day);
+        println!("CD4 nadir {:.0} cells/uL on day {:.0}", cd4.value, cd4.day);
     }
     Ok(())
 }

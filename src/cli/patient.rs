@@ -78,7 +78,7 @@ pub(super) fn run(a: &PatientArgs) -> anyhow::Result<()> {
         println!("{}", show(c.name(), &s.nadir(c)));
     }
     println!(
-        "  worst CTCAE grade {} (LLN {} cells/uL), first on day {}",
+        "  worst CTCAE grade {} (LLN {} cells/uL), first on day {:.1}",
         s.worst_grade,
         scale.lln(),
         s.worst_grade_day
@@ -86,11 +86,11 @@ pub(super) fn run(a: &PatientArgs) -> anyhow::Result<()> {
     match s.recoveries[0] {
         RecoveryOutcome::NeverBelow => println!("  CD4 never fell below 200 cells/uL"),
         RecoveryOutcome::Returned { first_below, day } => {
-            println!("  CD4 below 200 cells/uL from day {first_below}; first back above 200 on day {day}")
+            println!("  CD4 below 200 cells/uL from day {first_below:.1}; first back above 200 on day {day:.1}")
         }
         RecoveryOutcome::NotWithinHorizon { first_below } => {
             println!(
-                "  CD4 below 200 cells/uL from day {first_below}; not back above 200 within {} days",
+                "  CD4 below 200 cells/uL from day {first_below:.1}; not back above 200 within {} days",
                 a.days
             )
         }
@@ -130,7 +130,7 @@ pub(super) fn run(a: &PatientArgs) -> anyhow::Result<()> {
             if let Some(w) = &ph.within {
                 let (alc, cd4) = (w.nadir(Count::Alc), w.nadir(Count::Cd4));
                 println!(
-                    "    until day {:.0}: ALC nadir {:.0} (day {}), CD4 nadir {:.0} (day {}), worst grade {}",
+                    "    until day {:.0}: ALC nadir {:.0} (day {:.0}), CD4 nadir {:.0} (day {:.0}), worst grade {}",
                     ph.end_day, alc.value, alc.day, cd4.value, cd4.day, w.worst_grade
                 );
             }

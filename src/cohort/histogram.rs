@@ -55,17 +55,38 @@ impl Default for LogHistogram {
     }
 }
 
+/// The lower edges of the log bins: `edges()[k] = 0.1 · 10^(k/50)` for k = 0 … 300 (bin `1 + k` holds
+/// `[edges[k], edges[k + 1])`).
+fn edges() -> &'static [f64; DECADES * PER_DECADE + 1] {
+    static EDGES: std::sync::OnceLock<[f64; DECADES * PER_DECADE + 1]> = std::sync::OnceLock::new();
+    EDGES.get_or_init(|| std::array::from_fn(|k| LOG_MIN * 10f64.powf(k as f64 / PER_DECADE as f64)))
+}
+
 impl LogHistogram {
+    /// The bin of `v`, without a logarithm: a first guess from the binary exponent and mantissa (a linear
+    /// `log2`, within 0.09 of it, so within two bins), corrected against the bin edges.
     fn bin(v: f64) -> usize {
         if v.is_nan() || v < LOG_MIN {
             return 0; // below range, or NaN
         }
-        let k = ((v / LOG_MIN).log10() * PER_DECADE as f64).floor();
-        if k >= (DECADES * PER_DECADE) as f64 {
-            LOG_BINS - 1
-        } else {
-            1 + k as usize
+        let e = edges();
+        let last = DECADES * PER_DECADE;
+        if v >= e[last] {
+            return LOG_BINS - 1;
         }
+        let bits = v.to_bits();
+        let exponent = ((bits >> 52) & 0x7ff) as f64 - 1023.0;
+        let mantissa = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000) - 1.0;
+        // 50 bins per decade: k ≈ 50 · (log10 v + 1) = 50 · (log10(2) · log2 v + 1).
+        let guess = PER_DECADE as f64 * (std::f64::consts::LOG10_2 * (exponent + mantissa) + 1.0);
+        let mut k = (guess.max(0.0) as usize).min(last - 1);
+        while k > 0 && v < e[k] {
+            k -= 1;
+        }
+        while k + 1 < last && v >= e[k + 1] {
+            k += 1;
+        }
+        1 + k
     }
 
     /// Adds one value.
@@ -262,6 +283,35 @@ pub fn wilson95(k: u64, n: u64) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bin_without_a_logarithm_is_the_logarithms_bin() {
+        let e = edges();
+        // Log-uniform values from 0.01 to 10^6, and every edge with its neighbours.
+        let mut values: Vec<f64> = (0..200_000)
+            .map(|i| 0.01 * 10f64.powf(8.0 * i as f64 / 200_000.0))
+            .collect();
+        for &x in e.iter() {
+            values.extend([x, f64::from_bits(x.to_bits() - 1), f64::from_bits(x.to_bits() + 1)]);
+        }
+        for v in values {
+            let b = LogHistogram::bin(v);
+            match b {
+                0 => assert!(v < LOG_MIN, "{v}"),
+                b if b == LOG_BINS - 1 => assert!(v >= e[DECADES * PER_DECADE], "{v}"),
+                b => {
+                    assert!(e[b - 1] <= v && v < e[b], "{v} in bin {b}: [{}, {})", e[b - 1], e[b]);
+                    // Away from an edge, the same bin as ⌊50·log10(v/0.1)⌋.
+                    let k = ((v / LOG_MIN).log10() * PER_DECADE as f64).floor() as usize;
+                    if (v / e[b - 1] - 1.0).abs() > 1e-12 && (v / e[b] - 1.0).abs() > 1e-12 {
+                        assert_eq!(b, 1 + k, "{v}");
+                    }
+                }
+            }
+        }
+        assert_eq!(LogHistogram::bin(f64::NAN), 0);
+        assert_eq!(LogHistogram::bin(f64::INFINITY), LOG_BINS - 1);
+    }
 
     #[test]
     fn log_quantiles_are_within_one_bin() {

@@ -27,7 +27,7 @@ use crate::population::rng::patient_rng;
 use crate::population::{Patient, PopulationModel};
 use crate::regimen::presets::{self, PresetOptions};
 use crate::regimen::{Regimen, RegimenError, Rules};
-use crate::simulate::{daily_grid, solve, Problem, SimOptions};
+use crate::simulate::{solve, Problem, SimOptions};
 use summary::ArmAccumulator;
 
 pub use builder::{
@@ -294,7 +294,8 @@ const BLOCK: u64 = 64;
 /// patients finished by each block.
 pub fn run_cohort(spec: &CohortSpec, shard: Shard, per_patient: bool, progress: &(dyn Fn(u64) + Sync)) -> CohortResult {
     let ids = shard.range(spec.patients);
-    let obs = daily_grid(spec.horizon_days);
+    // Outcomes are read from the integration steps; the only observation days are the band days.
+    let obs: Arc<[f64]> = band_days(spec).into();
     let blocks = (ids.end - ids.start).div_ceil(BLOCK);
     // Accumulators are reused from a free list: at most one per concurrently running worker exists, whatever
     // the number of patients, and they are merged at the end. Merging adds integer counts, so the order in

@@ -199,10 +199,11 @@ pub fn patients_csv(scenario: &Scenario, result: &CohortResult) -> String {
                         }
                         for c in NADIR_SUBSETS {
                             let n = w.nadir(c);
-                            s.push_str(&format!(",{:.2},{}", n.value, n.day));
+                            s.push_str(&format!(",{:.2},{:.2}", n.value, n.day));
                         }
+                        // Durations are fractional days, written to the hundredth.
                         s.push_str(&format!(
-                            ",{},{},{},{},{}",
+                            ",{},{:.2},{:.2},{:.2},{:.2}",
                             w.worst_grade, w.days_grade_ge2, w.days_grade_ge3, w.days_grade4, w.days_cd4_below_200,
                         ));
                     }

@@ -123,7 +123,7 @@ impl ArmAccumulator {
         };
         self.reference_days.add(w.reference_day.round() as u32);
         self.worst_grade[w.worst_grade.value() as usize] += 1;
-        self.cd4_below_200 += (w.days_cd4_below_200 > 0) as u64;
+        self.cd4_below_200 += (w.days_cd4_below_200 > 0.0) as u64;
         for (h, c) in self.nadir.iter_mut().zip(NADIR_SUBSETS) {
             h.add(w.nadir(c).value);
         }
@@ -135,7 +135,8 @@ impl ArmAccumulator {
                 .iter_mut()
                 .zip([w.days_grade_ge2, w.days_grade_ge3, w.days_grade4, w.days_cd4_below_200])
         {
-            h.add(d);
+            // Durations are kept to the day.
+            h.add(d.round() as u32);
         }
         for (i, r) in w.recoveries.iter().enumerate() {
             match r.days_after(w.reference_day) {

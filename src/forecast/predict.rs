@@ -54,7 +54,7 @@ fn risks_at(
         if let Some(w) = tracker.finish().window {
             n += 1;
             g3 += u32::from(w.worst_grade.value() >= 3);
-            cd4 += u32::from(w.days_cd4_below_200 > 0);
+            cd4 += u32::from(w.days_cd4_below_200 > 0.0);
         }
     }
     let p = |k: u32| (n > 0).then(|| f64::from(k) / f64::from(n));

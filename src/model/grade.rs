@@ -27,6 +27,11 @@ impl Grade {
     pub fn value(self) -> u8 {
         self.0
     }
+
+    /// The grade `k` (0–4; larger values are grade 4).
+    pub fn from_value(k: u8) -> Grade {
+        Grade(k.min(4))
+    }
 }
 
 impl std::fmt::Display for Grade {
@@ -71,6 +76,13 @@ impl GradeScale {
     }
 
     /// Grade of an ALC in cells/µL. A NaN count is graded 4 (the worst), so it can never hide a toxicity.
+    /// The ALC below which each grade from 1 to 4 begins: grade ≥ `k + 1` exactly when ALC < `bounds()[k]`
+    /// (cells/µL: the LLN, 800, 500 and 200).
+    pub fn bounds(&self) -> [f64; 4] {
+        [self.lln, 800.0, 500.0, 200.0]
+    }
+
+    /// The grade of an ALC (cells/µL).
     pub fn grade(&self, alc: f64) -> Grade {
         if alc >= self.lln {
             Grade(0)

@@ -427,6 +427,17 @@ impl Model {
         *dy = state::join(&dd, &dc);
     }
 
+    /// The five counts of a cell state in [`Count::ALL`] order (ALC, CD4, CD8, CD19, NK; cells/µL). The map
+    /// is linear, so applied to the cells' time derivatives it gives the counts' (cells/µL/day).
+    #[inline]
+    pub fn counts_of_cells(&self, c: &CellState) -> [f64; 5] {
+        let cd4 = c[cell::N4] + c[cell::M4];
+        let cd8 = c[cell::N8] + c[cell::M8];
+        let cd19 = c[cell::BN] + c[cell::BM];
+        let nk = c[cell::NK];
+        [(cd4 + cd8 + cd19 + nk) * self.k.alc_scale, cd4, cd8, cd19, nk]
+    }
+
     /// Observations of a full state.
     pub fn observe(&self, y: &FullState) -> Observables {
         let (d, c) = state::split(y);

@@ -27,12 +27,12 @@ use crate::pk::{DrugPropagator, DrugSegment};
 use std::sync::Arc;
 
 use crate::regimen::{DoseEvent, EventAction, Regimen};
-use crate::solver::{integrate_segment, Method, OdeSystem, SolverOptions, SolverStats};
+use crate::solver::{integrate_segment, Method, OdeSystem, Sink, SolverOptions, SolverStats, Step};
 
 mod observer;
 mod solve;
 
-pub use observer::{CourseFate, CourseRecord, Discard, ObserveFn, Observer, RunRecord, Trajectory};
+pub use observer::{CellStep, CourseFate, CourseRecord, Discard, ObserveFn, Observer, RunRecord, Trajectory};
 pub use solve::solve;
 
 /// How the drug subsystem is handled.
@@ -237,6 +237,64 @@ impl OdeSystem<{ cell::COUNT }> for CellSystem<'_> {
     }
 }
 
+/// Hands a cell segment's observations (drug states rebuilt only if the observer reads them) and steps to an
+/// observer.
+struct CellSink<'a, 's, O: Observer + ?Sized> {
+    observer: &'a mut O,
+    sys: &'a CellSystem<'s>,
+    drugs_observed: bool,
+    steps: bool,
+}
+
+impl<O: Observer + ?Sized> Sink<{ cell::COUNT }> for CellSink<'_, '_, O> {
+    fn observation(&mut self, t: f64, c: &CellState) {
+        let drugs = if self.drugs_observed {
+            self.sys.seg.state_at(t - self.sys.t0)
+        } else {
+            [0.0; drug::COUNT]
+        };
+        self.observer.on_observation(t, &state::join(&drugs, c));
+    }
+    fn wants_steps(&self) -> bool {
+        self.steps
+    }
+    fn step(&mut self, s: &Step<'_, { cell::COUNT }>) {
+        self.observer.on_step(&CellStep {
+            t0: s.t0,
+            t1: s.t1,
+            cells0: *s.y0,
+            rates0: *s.f0,
+            cells1: *s.y1,
+            rates1: *s.f1,
+        });
+    }
+}
+
+/// Hands a full-state segment's observations and steps (their cell part) to an observer.
+struct FullSink<'a, O: Observer + ?Sized> {
+    observer: &'a mut O,
+    steps: bool,
+}
+
+impl<O: Observer + ?Sized> Sink<FULL> for FullSink<'_, O> {
+    fn observation(&mut self, t: f64, y: &FullState) {
+        self.observer.on_observation(t, y);
+    }
+    fn wants_steps(&self) -> bool {
+        self.steps
+    }
+    fn step(&mut self, s: &Step<'_, FULL>) {
+        self.observer.on_step(&CellStep {
+            t0: s.t0,
+            t1: s.t1,
+            cells0: state::split(s.y0).1,
+            rates0: state::split(s.f0).1,
+            cells1: state::split(s.y1).1,
+            rates1: state::split(s.f1).1,
+        });
+    }
+}
+
 /// The full 16-state ODE with a constant infusion rate on one segment.
 struct FullSystem<'a> {
     model: &'a Model,
@@ -357,12 +415,12 @@ impl<'m> Simulator<'m> {
     /// after `t_stop` are left for the next call — an observation at `t_stop` sees the state before them.
     /// `obs` are sorted observation days; those in `(current time, t_stop]` are served (day 0 is served on the
     /// first call if listed). Returns how many events were consumed.
-    pub fn advance(
+    pub fn advance<O: Observer + ?Sized>(
         &mut self,
         t_stop: f64,
         events: &[DoseEvent],
         obs: &[f64],
-        observe: &mut dyn FnMut(f64, &FullState),
+        observer: &mut O,
     ) -> Result<usize> {
         if !(t_stop.is_finite() && t_stop >= self.t) {
             return Err(Error::invalid(
@@ -376,7 +434,7 @@ impl<'m> Simulator<'m> {
         if !self.observed_start {
             self.observed_start = true;
             while oi < obs.len() && obs[oi] <= self.t {
-                observe(obs[oi], &self.state());
+                observer.on_observation(obs[oi], &self.state());
                 oi += 1;
             }
         } else {
@@ -384,6 +442,7 @@ impl<'m> Simulator<'m> {
         }
         let mut ei = events.partition_point(|e| e.day < self.t);
         let first = ei;
+        let observer_steps = observer.observes_steps();
         loop {
             while ei < events.len() && events[ei].day <= self.t && events[ei].day < t_stop {
                 apply(&events[ei], model, &mut self.drugs, &mut self.rate);
@@ -404,6 +463,12 @@ impl<'m> Simulator<'m> {
                 Some(prop) => {
                     let seg = prop.segment(&self.drugs, self.rate);
                     let sys = CellSystem { model, seg, t0: t };
+                    let mut sink = CellSink {
+                        observer: &mut *observer,
+                        sys: &sys,
+                        drugs_observed: self.drugs_observed,
+                        steps: observer_steps,
+                    };
                     integrate_segment(
                         self.method,
                         &self.solver,
@@ -412,14 +477,7 @@ impl<'m> Simulator<'m> {
                         t_next,
                         &mut self.cells,
                         seg_obs,
-                        &mut |to, c| {
-                            let drugs = if self.drugs_observed {
-                                sys.seg.state_at(to - sys.t0)
-                            } else {
-                                [0.0; drug::COUNT]
-                            };
-                            observe(to, &state::join(&drugs, c))
-                        },
+                        &mut sink,
                         &mut self.stats,
                     )?;
                     self.drugs = sys.seg.state_at(t_next - t);
@@ -430,6 +488,10 @@ impl<'m> Simulator<'m> {
                         infusion_mg_per_day: self.rate,
                     };
                     let mut y = state::join(&self.drugs, &self.cells);
+                    let mut sink = FullSink {
+                        observer: &mut *observer,
+                        steps: observer_steps,
+                    };
                     integrate_segment(
                         self.method,
                         &self.solver,
@@ -438,7 +500,7 @@ impl<'m> Simulator<'m> {
                         t_next,
                         &mut y,
                         seg_obs,
-                        observe,
+                        &mut sink,
                         &mut self.stats,
                     )?;
                     (self.drugs, self.cells) = state::split(&y);

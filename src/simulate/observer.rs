@@ -5,7 +5,7 @@
 //! ([`crate::outcome::OutcomeTracker`]) are two implementations; a pair `(A, B)` of observers feeds both, and
 //! [`ObserveFn`] turns a closure into an observer for quick studies.
 
-use crate::model::state::FullState;
+use crate::model::state::{CellState, FullState};
 use crate::model::{Model, Observables};
 use crate::regimen::{Administration, Drug};
 use crate::solver::SolverStats;
@@ -91,6 +91,25 @@ impl RunRecord {
     }
 }
 
+/// One accepted integration step, as the cells saw it: the cell states and their time derivatives at both ends
+/// (cells/µL and cells/µL/day; see [`crate::model::state::cell`]). Steps never straddle a dose event, so the
+/// cubic Hermite interpolant of the two ends is the solution's shape inside the step to the method's accuracy.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CellStep {
+    /// Start of the step (day).
+    pub t0: f64,
+    /// End of the step (day).
+    pub t1: f64,
+    /// Cell states at `t0`.
+    pub cells0: CellState,
+    /// Their time derivatives at `t0` (per day).
+    pub rates0: CellState,
+    /// Cell states at `t1`.
+    pub cells1: CellState,
+    /// Their time derivatives at `t1` (per day).
+    pub rates1: CellState,
+}
+
 /// Receives a run's observations and course decisions, in time order.
 ///
 /// Every method but [`Observer::on_observation`] has a default that does nothing.
@@ -105,6 +124,13 @@ pub trait Observer {
     fn observes_drugs(&self) -> bool {
         true
     }
+    /// Whether [`Observer::on_step`] should be called (default `false`).
+    fn observes_steps(&self) -> bool {
+        false
+    }
+    /// One accepted integration step (only if [`Observer::observes_steps`]); steps arrive in time order,
+    /// after the observations they contain, and a course decision on `day` arrives before any step after `day`.
+    fn on_step(&mut self, _step: &CellStep) {}
     /// A course starts on `day` (reported before any observation after `day`).
     fn on_course_started(&mut self, _course: usize, _drug: Drug, _day: f64) {}
     /// A gate visit on `day` found `measured` cells/µL, below its threshold: the course waits.
@@ -122,6 +148,17 @@ impl<A: Observer + ?Sized, B: Observer + ?Sized> Observer for (&mut A, &mut B) {
     }
     fn observes_drugs(&self) -> bool {
         self.0.observes_drugs() || self.1.observes_drugs()
+    }
+    fn observes_steps(&self) -> bool {
+        self.0.observes_steps() || self.1.observes_steps()
+    }
+    fn on_step(&mut self, step: &CellStep) {
+        if self.0.observes_steps() {
+            self.0.on_step(step);
+        }
+        if self.1.observes_steps() {
+            self.1.on_step(step);
+        }
     }
     fn on_course_started(&mut self, course: usize, drug: Drug, day: f64) {
         self.0.on_course_started(course, drug, day);
@@ -160,13 +197,16 @@ impl Observer for Discard {
     }
 }
 
-/// The states at the observation days, with what the run did.
+/// The states at the observation days and every integration step, with what the run did.
 #[derive(Debug, Clone, Default)]
 pub struct Trajectory {
     /// Observation days, ascending.
     pub days: Vec<f64>,
     /// Full state vector at each observation day (drug states first; see [`crate::model::state`]).
     pub states: Vec<FullState>,
+    /// Every accepted integration step, in time order: the continuous solution the outcomes are read from
+    /// ([`crate::outcome::PatientOutcome::from_trajectory`]).
+    pub steps: Vec<CellStep>,
     /// Courses, doses given and integrator work (filled when the run finishes).
     pub run: RunRecord,
 }
@@ -187,6 +227,12 @@ impl Observer for Trajectory {
     fn on_observation(&mut self, day: f64, state: &FullState) {
         self.days.push(day);
         self.states.push(*state);
+    }
+    fn observes_steps(&self) -> bool {
+        true
+    }
+    fn on_step(&mut self, step: &CellStep) {
+        self.steps.push(*step);
     }
     fn on_finish(&mut self, run: &RunRecord) {
         self.run = run.clone();

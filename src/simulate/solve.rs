@@ -62,9 +62,8 @@ where
     // End of the last course given, per drug (the "no overlap" rule).
     let mut last_end: Vec<(Drug, f64)> = Vec::new();
     let mut prev: Option<(f64, f64)> = None;
-    let feed = |sim: &mut Simulator, events: &[DoseEvent], to: f64, observer: &mut O| {
-        sim.advance(to, events, obs, &mut |d, y| observer.on_observation(d, y))
-    };
+    let feed =
+        |sim: &mut Simulator, events: &[DoseEvent], to: f64, observer: &mut O| sim.advance(to, events, obs, observer);
 
     for (ci, sc) in regimen.courses.iter().enumerate() {
         let drug = sc.course.drug;

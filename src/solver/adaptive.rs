@@ -7,7 +7,7 @@
 //! dense output, the step limit and the underflow / non-finite errors — so a new method is its stages and
 //! its interpolant, nothing more.
 
-use super::{initial_step, OdeSystem, SolverError, SolverOptions, SolverStats};
+use super::{initial_step, OdeSystem, Sink, SolverError, SolverOptions, SolverStats, Step};
 
 /// How the step size follows the error norm `err` (≤ 1 accepted).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -191,13 +191,13 @@ pub fn integrate<const N: usize, S: OdeSystem<N>, M: Stepper<N>>(
     t1: f64,
     y: &mut [f64; N],
     obs: &[f64],
-    sink: &mut dyn FnMut(f64, &[f64; N]),
+    sink: &mut dyn Sink<N>,
     stats: &mut SolverStats,
 ) -> Result<(), SolverError> {
     let len = t1 - t0;
     if len <= 0.0 {
         for &t in obs {
-            sink(t, y);
+            sink.observation(t, y);
         }
         return Ok(());
     }
@@ -213,6 +213,8 @@ pub fn integrate<const N: usize, S: OdeSystem<N>, M: Stepper<N>>(
     let mut steps: u32 = 0;
     let mut next_obs = 0;
     let mut fresh_point = true;
+    let wants_steps = sink.wants_steps();
+    let mut f_new = [0.0; N];
     loop {
         if fresh_point {
             m.prepare(sys, t, y, &f0, stats);
@@ -240,20 +242,33 @@ pub fn integrate<const N: usize, S: OdeSystem<N>, M: Stepper<N>>(
                 while next_obs < obs.len() && obs[next_obs] <= t_new {
                     let to = obs[next_obs];
                     if to >= t_new {
-                        sink(to, &y_new);
+                        sink.observation(to, &y_new);
                     } else {
                         m.dense((to - t) / h, h, y, &y_new, &mut yo);
-                        sink(to, &yo);
+                        sink.observation(to, &yo);
                     }
                     next_obs += 1;
                 }
+            }
+            if !last || wants_steps {
+                m.next_f0(sys, t_new, &y_new, &mut f_new, stats);
+            }
+            if wants_steps {
+                sink.step(&Step {
+                    t0: t,
+                    t1: t_new,
+                    y0: y,
+                    f0: &f0,
+                    y1: &y_new,
+                    f1: &f_new,
+                });
             }
             *y = y_new;
             t = t_new;
             if last {
                 return Ok(());
             }
-            m.next_f0(sys, t, y, &mut f0, stats);
+            f0 = f_new;
             h = ctl.accepted(err, h).min(hmax);
             fresh_point = true;
         } else {

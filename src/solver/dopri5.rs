@@ -4,7 +4,7 @@
 //! §II.6. Step control: the usual PI controller (β = 0.04, safety 0.9, step ratio in [0.2, 10]).
 
 use super::adaptive::{error_norm, integrate, StepControl, Stepper};
-use super::{OdeSystem, SolverError, SolverOptions, SolverStats};
+use super::{ObservationFn, OdeSystem, Sink, SolverError, SolverOptions, SolverStats};
 
 const C2: f64 = 1.0 / 5.0;
 const C3: f64 = 3.0 / 10.0;
@@ -84,6 +84,31 @@ impl Dopri5 {
         y: &mut [f64; N],
         obs: &[f64],
         sink: &mut dyn FnMut(f64, &[f64; N]),
+        stats: &mut SolverStats,
+    ) -> Result<(), SolverError> {
+        integrate(
+            &mut Stages::<N>::new(),
+            &self.opts,
+            sys,
+            t0,
+            t1,
+            y,
+            obs,
+            &mut ObservationFn(sink),
+            stats,
+        )
+    }
+
+    /// Integrates one segment into a [`Sink`] (observations and, if it asks, every accepted step).
+    #[allow(clippy::too_many_arguments)]
+    pub fn integrate_into<const N: usize, S: OdeSystem<N>>(
+        &mut self,
+        sys: &S,
+        t0: f64,
+        t1: f64,
+        y: &mut [f64; N],
+        obs: &[f64],
+        sink: &mut dyn Sink<N>,
         stats: &mut SolverStats,
     ) -> Result<(), SolverError> {
         integrate(&mut Stages::<N>::new(), &self.opts, sys, t0, t1, y, obs, sink, stats)

@@ -32,6 +32,47 @@ pub use tsit5::Tsit5;
 use std::fmt;
 use std::str::FromStr;
 
+/// One accepted step of a segment: both ends, each with the state and its derivative — what a cubic Hermite
+/// interpolant of the step needs (see [`crate::outcome`], which locates threshold crossings and minima on it).
+#[derive(Debug, Clone, Copy)]
+pub struct Step<'a, const N: usize> {
+    /// Start of the step (day).
+    pub t0: f64,
+    /// End of the step (day).
+    pub t1: f64,
+    /// State at `t0`.
+    pub y0: &'a [f64; N],
+    /// `f(t0, y0)`.
+    pub f0: &'a [f64; N],
+    /// State at `t1`.
+    pub y1: &'a [f64; N],
+    /// `f(t1, y1)`.
+    pub f1: &'a [f64; N],
+}
+
+/// Where one segment's results go: the state at each requested observation time and, if the sink asks for
+/// them, every accepted step in time order.
+pub trait Sink<const N: usize> {
+    /// The state at an observation time.
+    fn observation(&mut self, t: f64, y: &[f64; N]);
+    /// Whether [`Sink::step`] should be called (default `false`: the step ends' derivatives are then not
+    /// computed where a method would not compute them anyway).
+    fn wants_steps(&self) -> bool {
+        false
+    }
+    /// One accepted step.
+    fn step(&mut self, _step: &Step<'_, N>) {}
+}
+
+/// A closure `(t, y)` as a sink of observations only.
+pub struct ObservationFn<'a, const N: usize>(pub &'a mut dyn FnMut(f64, &[f64; N]));
+
+impl<const N: usize> Sink<N> for ObservationFn<'_, N> {
+    fn observation(&mut self, t: f64, y: &[f64; N]) {
+        (self.0)(t, y)
+    }
+}
+
 /// A first-order ODE system `dy/dt = f(t, y)` with `N` states.
 pub trait OdeSystem<const N: usize> {
     /// Writes `f(t, y)` into `dy`.
@@ -377,10 +418,23 @@ pub enum SolverError {
     },
 }
 
+/// The signature of the ode_solvers adapters.
+type Adapter<const N: usize, S> = fn(
+    &SolverOptions,
+    &S,
+    f64,
+    f64,
+    &mut [f64; N],
+    &[f64],
+    &mut dyn FnMut(f64, &[f64; N]),
+    &mut SolverStats,
+) -> Result<(), SolverError>;
+
 /// Integrates `sys` from `t0` to `t1` with `method`, updating `y` to the state at `t1`.
 ///
 /// `obs` are the observation times inside `(t0, t1]`, ascending; `sink` receives the state at each of them
-/// in order. Work is added to `stats`.
+/// in order and, if it asks ([`Sink::wants_steps`]), every accepted step after the observations it holds. Work
+/// is added to `stats`.
 #[allow(clippy::too_many_arguments)]
 pub fn integrate_segment<const N: usize, S: OdeSystem<N>>(
     method: Method,
@@ -390,18 +444,64 @@ pub fn integrate_segment<const N: usize, S: OdeSystem<N>>(
     t1: f64,
     y: &mut [f64; N],
     obs: &[f64],
-    sink: &mut dyn FnMut(f64, &[f64; N]),
+    sink: &mut dyn Sink<N>,
     stats: &mut SolverStats,
 ) -> Result<(), SolverError> {
     stats.segments += 1;
-    match method {
-        Method::Dopri5 => Dopri5::new(*opts).integrate(sys, t0, t1, y, obs, sink, stats),
-        Method::OdeSolversDopri5 => ode_solvers_adapter::dopri5(opts, sys, t0, t1, y, obs, sink, stats),
-        Method::OdeSolversDop853 => ode_solvers_adapter::dop853(opts, sys, t0, t1, y, obs, sink, stats),
-        Method::OdeSolversRk4 => ode_solvers_adapter::rk4(opts, sys, t0, t1, y, obs, sink, stats),
-        Method::Rodas4 => Rodas4::new(*opts).integrate(sys, t0, t1, y, obs, sink, stats),
-        Method::Tsit5 => Tsit5::new(*opts).integrate(sys, t0, t1, y, obs, sink, stats),
+    let adapter: Adapter<N, S> = match method {
+        Method::Dopri5 => return Dopri5::new(*opts).integrate_into(sys, t0, t1, y, obs, sink, stats),
+        Method::Rodas4 => return Rodas4::new(*opts).integrate_into(sys, t0, t1, y, obs, sink, stats),
+        Method::Tsit5 => return Tsit5::new(*opts).integrate_into(sys, t0, t1, y, obs, sink, stats),
+        Method::OdeSolversDopri5 => ode_solvers_adapter::dopri5,
+        Method::OdeSolversDop853 => ode_solvers_adapter::dop853,
+        Method::OdeSolversRk4 => ode_solvers_adapter::rk4,
+    };
+    if !sink.wants_steps() {
+        return adapter(opts, sys, t0, t1, y, obs, &mut |t, v| sink.observation(t, v), stats);
     }
+    // The ode_solvers methods do not show their steps: their solution is read on a grid of whole days (and the
+    // observation times), and each grid interval is reported as a step, with `f` evaluated at its ends.
+    let mut grid: Vec<f64> = obs.iter().copied().filter(|&t| t > t0 && t <= t1).collect();
+    let first_day = t0.floor() + 1.0;
+    let days = (t1 - first_day).max(0.0).floor() as usize;
+    grid.extend((0..=days).map(|k| first_day + k as f64).filter(|&t| t < t1));
+    grid.push(t1);
+    grid.sort_by(f64::total_cmp);
+    grid.dedup();
+    let mut states: Vec<(f64, [f64; N])> = Vec::with_capacity(grid.len());
+    for &t in obs.iter().filter(|&&t| t <= t0) {
+        sink.observation(t, y);
+    }
+    let y_start = *y;
+    adapter(opts, sys, t0, t1, y, &grid, &mut |t, v| states.push((t, *v)), stats)?;
+    let (mut ta, mut ya) = (t0, y_start);
+    let mut fa = [0.0; N];
+    sys.rhs(ta, &ya, &mut fa);
+    stats.rhs_evals += 1;
+    let mut next_obs = obs.partition_point(|&t| t <= t0);
+    for (tb, yb) in states {
+        let mut fb = [0.0; N];
+        sys.rhs(tb, &yb, &mut fb);
+        stats.rhs_evals += 1;
+        while next_obs < obs.len() && obs[next_obs] <= tb {
+            if obs[next_obs] == tb {
+                sink.observation(tb, &yb);
+            }
+            next_obs += 1;
+        }
+        if tb > ta {
+            sink.step(&Step {
+                t0: ta,
+                t1: tb,
+                y0: &ya,
+                f0: &fa,
+                y1: &yb,
+                f1: &fb,
+            });
+        }
+        (ta, ya, fa) = (tb, yb, fb);
+    }
+    Ok(())
 }
 
 /// A first step for an adaptive method of order `order` from the local scale of the solution (Hairer's

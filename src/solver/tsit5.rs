@@ -8,7 +8,7 @@
 
 use super::adaptive::{error_norm, integrate, StepControl, Stepper};
 use super::dopri5::axpy;
-use super::{OdeSystem, SolverError, SolverOptions, SolverStats};
+use super::{ObservationFn, OdeSystem, Sink, SolverError, SolverOptions, SolverStats};
 
 const C2: f64 = 0.161;
 const C3: f64 = 0.327;
@@ -101,6 +101,31 @@ impl Tsit5 {
         y: &mut [f64; N],
         obs: &[f64],
         sink: &mut dyn FnMut(f64, &[f64; N]),
+        stats: &mut SolverStats,
+    ) -> Result<(), SolverError> {
+        integrate(
+            &mut Stages::<N>::new(),
+            &self.opts,
+            sys,
+            t0,
+            t1,
+            y,
+            obs,
+            &mut ObservationFn(sink),
+            stats,
+        )
+    }
+
+    /// Integrates one segment into a [`Sink`] (observations and, if it asks, every accepted step).
+    #[allow(clippy::too_many_arguments)]
+    pub fn integrate_into<const N: usize, S: OdeSystem<N>>(
+        &mut self,
+        sys: &S,
+        t0: f64,
+        t1: f64,
+        y: &mut [f64; N],
+        obs: &[f64],
+        sink: &mut dyn Sink<N>,
         stats: &mut SolverStats,
     ) -> Result<(), SolverError> {
         integrate(&mut Stages::<N>::new(), &self.opts, sys, t0, t1, y, obs, sink, stats)

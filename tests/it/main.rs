@@ -11,6 +11,7 @@ mod fuzz;
 mod invariants;
 mod kinetics;
 mod model_v3;
+mod outcomes;
 mod pk_oracles;
 mod properties;
 mod regimens;

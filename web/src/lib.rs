@@ -155,8 +155,8 @@ pub struct TypicalOut {
     pub nadir: Vec<(String, NadirOut)>,
     /// Worst CTCAE grade over the run.
     pub worst_grade: u8,
-    /// Days with CD4 < 200 cells/µL.
-    pub days_cd4_below_200: u32,
+    /// Time with CD4 < 200 cells/µL (days, fractional).
+    pub days_cd4_below_200: f64,
     /// ALC lower limit of normal (cells/µL), for the grade bands.
     pub lln: f64,
     /// For the sequence: the same from the first cladribine dose on (`None` for one drug).

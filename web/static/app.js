@@ -229,7 +229,7 @@ function updateTypical() {
   setNumber("cd4-nadir", `${cells(nadir.CD4.value)} (day ${nadir.CD4.day.toFixed(0)})`, nadir.CD4.value);
   setNumber("alc-nadir", `${cells(nadir.ALC.value)} (day ${nadir.ALC.day.toFixed(0)})`, nadir.ALC.value);
   setNumber("worst-grade", String(t.worst_grade), t.worst_grade);
-  setNumber("days-cd4", String(t.days_cd4_below_200), t.days_cd4_below_200);
+  setNumber("days-cd4", t.days_cd4_below_200.toFixed(0), t.days_cd4_below_200);
   const a = t.after_switch;
   $("after-switch-row").hidden = !a;
   if (a) {

@@ -25,7 +25,7 @@ function check(ok, what) {
 }
 
 // The reference: the command line's typical patient with the page's default inputs (sequence, 12 months, 70 kg,
-// the shipped set's typical age, 10 years); its CD4 nadir is the lowest CD4 of the daily CSV.
+// the shipped set's typical age, 10 years); the lowest CD4 of its daily CSV bounds the nadir from above.
 const csvPath = resolve(artifacts, "patient-sequence-12m.csv");
 const cliOut = execFileSync(bin, ["patient", "--preset", "sequence", "--interval-months", "12", "--weight", "70",
   "--no-plots", "--out", csvPath], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
@@ -55,10 +55,13 @@ try {
   console.log(`page ready with its first cohort in ${Date.now() - t0} ms`);
   await page.screenshot({ path: resolve(artifacts, "first-load.png"), fullPage: true });
 
-  // The CSV holds 6 decimals: the two agree to its rounding; the shown text agrees with the printed summary.
+  // Both read the nadir from the continuous solution: the page's value rounds to the one the command line
+  // printed, and lies at or below the lowest daily sample of its CSV (6 decimals), within 0.5 % of it.
   const pageNadir = Number(await page.getAttribute("#cd4-nadir", "data-value"));
-  check(Math.abs(pageNadir - cliNadir) <= 5e-7,
-    `CD4 nadir on the page ${pageNadir} equals lymphosim patient's ${cliNadir} (its CSV's 6 decimals)`);
+  check(Math.abs(pageNadir - Number(cliNadirText)) <= 0.05 + 1e-9,
+    `CD4 nadir on the page ${pageNadir} rounds to lymphosim patient's ${cliNadirText}`);
+  check(pageNadir <= cliNadir + 5e-7 && pageNadir >= cliNadir * 0.995,
+    `CD4 nadir on the page ${pageNadir} is at or just below the CSV's lowest daily CD4 ${cliNadir}`);
   const shown = await page.textContent("#cd4-nadir");
   check(shown === `${cliNadirText} cells/µL (day ${cliNadirDay})`,
     `the page shows "${shown}"; lymphosim patient printed ${cliNadirText} cells/uL on day ${cliNadirDay}`);

@@ -10,12 +10,20 @@
 //! fixed day. When the reference day is never reached within the horizon (a switch planned after it, say),
 //! the outcome has no [`Window`]: it is *not reached* — censored — never a zero risk.
 //!
-//! Observations are usually daily, so "days at grade ≥ 3" is a count of daily observations at that grade.
+//! **Outcomes are read from the continuous solution**, not from samples: the tracker sees every accepted
+//! integration step ([`CellStep`]) and interpolates each count inside it by the cubic Hermite curve through the
+//! step's end values and slopes (steps never straddle a dose, and the counts are linear in the states). Nadirs
+//! are the minima of those curves, threshold crossings (grades, CD4 < 200, recoveries) are located on them, and
+//! durations are in fractional days. A definition on daily samples — the one a clinic with a daily lab would
+//! use — is kept in the tests as a reference: the two agree to the day the sampling implies.
+
+mod cubic;
 
 use crate::model::state::FullState;
 use crate::model::{Grade, GradeScale, Model, Observables};
 use crate::regimen::{Count, Drug, Regimen};
-use crate::simulate::{Observer, RunRecord, Trajectory};
+use crate::simulate::{CellStep, Observer, RunRecord, Trajectory};
+use cubic::Cubic;
 
 /// CD4 threshold used for prophylaxis decisions (cells/µL).
 pub const CD4_PROPHYLAXIS_THRESHOLD: f64 = 200.0;
@@ -23,9 +31,9 @@ pub const CD4_PROPHYLAXIS_THRESHOLD: f64 = 200.0;
 /// Lowest value of a count and the day it was reached.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Nadir {
-    /// Lowest observed value (cells/µL).
+    /// Lowest value (cells/µL).
     pub value: f64,
-    /// Observation day of the lowest value.
+    /// Day of the lowest value (fractional).
     pub day: f64,
 }
 
@@ -130,14 +138,14 @@ pub enum RecoveryOutcome {
     /// The count fell below the threshold on `first_below` and was first back at or above it on `day` (the
     /// first return after the first drop).
     Returned {
-        /// First observation day below the threshold.
+        /// When the count first fell below the threshold (day, fractional).
         first_below: f64,
-        /// First later observation day at or above it.
+        /// When it first came back to it (day, fractional).
         day: f64,
     },
     /// The count fell below the threshold and had not come back by the horizon (censored).
     NotWithinHorizon {
-        /// First observation day below the threshold.
+        /// When the count first fell below the threshold (day, fractional).
         first_below: f64,
     },
 }
@@ -165,22 +173,22 @@ fn counts(o: &Observables) -> Counts {
 pub struct Window {
     /// The reference day (day).
     pub reference_day: f64,
-    /// Counts at the first observation at or after the reference day, before any dose that day.
+    /// Counts on the reference day, before any dose that day (cells/µL).
     pub at_reference: Counts,
     /// Nadirs from the reference day, in [`Count::ALL`] order.
     pub nadirs: [Nadir; 5],
     /// Worst CTCAE grade from the reference day.
     pub worst_grade: Grade,
-    /// First observation day at the worst grade.
+    /// When the worst grade was first reached (day, fractional; the reference day at grade 0).
     pub worst_grade_day: f64,
-    /// Observation days at grade ≥ 2.
-    pub days_grade_ge2: u32,
-    /// Observation days at grade ≥ 3.
-    pub days_grade_ge3: u32,
-    /// Observation days at grade 4.
-    pub days_grade4: u32,
-    /// Observation days with CD4 below 200 cells/µL.
-    pub days_cd4_below_200: u32,
+    /// Time at grade ≥ 2 (days, fractional).
+    pub days_grade_ge2: f64,
+    /// Time at grade ≥ 3 (days, fractional).
+    pub days_grade_ge3: f64,
+    /// Time at grade 4 (days, fractional).
+    pub days_grade4: f64,
+    /// Time with CD4 below 200 cells/µL (days, fractional).
+    pub days_cd4_below_200: f64,
     /// One entry per configured recovery, in order.
     pub recoveries: Vec<RecoveryOutcome>,
 }
@@ -206,11 +214,11 @@ pub struct PatientOutcome {
 }
 
 impl PatientOutcome {
-    /// Replays a stored trajectory through the tracker (observations and the run's course decisions).
+    /// Replays a stored trajectory's steps and the run's course decisions through the tracker.
     pub fn from_trajectory(model: &Model, traj: &Trajectory, cfg: &OutcomeConfig, regimen: &Regimen) -> Self {
         let mut t = OutcomeTracker::new(model, cfg, regimen);
-        // Course decisions in time order; each is replayed before the first observation after its day, as
-        // `solve` reports them.
+        // Course decisions in time order; each is replayed before the first step that starts on or after its
+        // day, as `solve` reports them.
         let mut decisions: Vec<(f64, usize, Drug, bool)> = traj
             .run
             .courses
@@ -223,34 +231,33 @@ impl PatientOutcome {
             .collect();
         decisions.sort_by(|a, b| a.0.total_cmp(&b.0));
         let mut next = 0;
-        for (d, y) in traj.days.iter().zip(&traj.states) {
-            while let Some(&(day, course, drug, started)) = decisions.get(next).filter(|x| x.0 < *d) {
-                match started {
-                    true => t.on_course_started(course, drug, day),
-                    false => t.on_course_stopped(course, drug, day),
-                }
+        let replay = |t: &mut OutcomeTracker, (day, course, drug, started): (f64, usize, Drug, bool)| match started {
+            true => t.on_course_started(course, drug, day),
+            false => t.on_course_stopped(course, drug, day),
+        };
+        for s in &traj.steps {
+            while let Some(&d) = decisions.get(next).filter(|x| x.0 <= s.t0) {
+                replay(&mut t, d);
                 next += 1;
             }
-            t.on_observation(*d, y);
+            t.on_step(s);
         }
-        for &(day, course, drug, started) in &decisions[next..] {
-            match started {
-                true => t.on_course_started(course, drug, day),
-                false => t.on_course_stopped(course, drug, day),
-            }
+        for &d in &decisions[next..] {
+            replay(&mut t, d);
         }
         t.on_finish(&traj.run);
         t.finish()
     }
 
-    /// Outcomes of observables at the given days, counted from the first day (a stretch of a trajectory).
-    pub fn from_observations(days: &[f64], obs: &[Observables], cfg: &OutcomeConfig) -> Option<Window> {
-        let base = obs.first().map(counts).unwrap_or([f64::NAN; 5]);
+    /// Outcomes of the stretch `[from, to)` of a stored trajectory, counted from `from` (`None` if no step
+    /// falls in it).
+    pub fn between(model: &Model, traj: &Trajectory, from: f64, to: f64, cfg: &OutcomeConfig) -> Option<Window> {
+        let base = counts(&model.observe(&model.initial_state()));
         let mut acc = WindowAcc::new(cfg, &base);
-        for (d, o) in days.iter().zip(obs) {
-            acc.count(cfg, days[0], *d, o);
+        for s in traj.steps.iter().filter(|s| s.t1 > from && s.t0 < to) {
+            acc.step(model, s, from, to);
         }
-        acc.finish()
+        acc.finish(from)
     }
 }
 
@@ -261,14 +268,21 @@ enum RecoveryState {
     Returned(f64, f64),
 }
 
-/// The running counts of a window.
+/// The running outcomes of a window, fed step by step.
 struct WindowAcc {
-    started: Option<(f64, Counts)>,
+    started: Option<Counts>,
     nadirs: [Nadir; 5],
-    worst: (Grade, f64),
-    days: [u32; 4],
+    /// The ALC below which grades 1–4 begin.
+    grade_bounds: [f64; 4],
+    /// When ALC first fell below each grade bound (NaN: not yet).
+    grade_first: [f64; 4],
+    /// Time at grade ≥ 2, ≥ 3, 4 and with CD4 < 200 (days).
+    durations: [f64; 4],
     recovery: Vec<RecoveryState>,
-    thresholds: Vec<f64>,
+    /// Whether each recovery's count was below its threshold at the end of the last step.
+    below_now: Vec<bool>,
+    /// Each recovery's count index and threshold (cells/µL).
+    thresholds: Vec<(usize, f64)>,
 }
 
 impl WindowAcc {
@@ -276,10 +290,14 @@ impl WindowAcc {
         let thresholds = cfg
             .recoveries
             .iter()
-            .map(|r| match r.threshold {
-                Threshold::Cells(c) => c,
-                Threshold::FractionOfBaseline(f) => f * baseline[r.observable as usize],
-                Threshold::Lln => cfg.scale.lln(),
+            .map(|r| {
+                let k = r.observable as usize;
+                let level = match r.threshold {
+                    Threshold::Cells(c) => c,
+                    Threshold::FractionOfBaseline(f) => f * baseline[k],
+                    Threshold::Lln => cfg.scale.lln(),
+                };
+                (k, level)
             })
             .collect();
         WindowAcc {
@@ -288,55 +306,133 @@ impl WindowAcc {
                 value: f64::INFINITY,
                 day: f64::NAN,
             }; 5],
-            worst: (Grade::NORMAL, f64::NAN),
-            days: [0; 4],
+            grade_bounds: cfg.scale.bounds(),
+            grade_first: [f64::NAN; 4],
+            durations: [0.0; 4],
             recovery: vec![RecoveryState::NotBelowYet; cfg.recoveries.len()],
+            below_now: vec![false; cfg.recoveries.len()],
             thresholds,
         }
     }
 
-    fn count(&mut self, cfg: &OutcomeConfig, reference: f64, day: f64, o: &Observables) {
-        let v = counts(o);
-        if self.started.is_none() {
-            self.started = Some((reference, v));
-            self.worst.1 = day;
+    /// Adds the part of a step inside `[from, to]`.
+    fn step(&mut self, model: &Model, s: &CellStep, from: f64, to: f64) {
+        let (t0, t1) = (s.t0.max(from), s.t1.min(to));
+        if t1 <= t0 {
+            return;
         }
-        for (n, x) in self.nadirs.iter_mut().zip(v) {
-            if x < n.value {
-                *n = Nadir { value: x, day };
+        let h = s.t1 - s.t0;
+        let (v0, d0) = (model.counts_of_cells(&s.cells0), model.counts_of_cells(&s.rates0));
+        let (v1, d1) = (model.counts_of_cells(&s.cells1), model.counts_of_cells(&s.rates1));
+        let clipped = t0 > s.t0 || t1 < s.t1;
+        let (x0, x1) = ((t0 - s.t0) / h, (t1 - s.t0) / h);
+        let curve = |k: usize| {
+            let c = Cubic::hermite(v0[k], d0[k], v1[k], d1[k], h);
+            if clipped {
+                c.restrict(x0, x1)
+            } else {
+                c
+            }
+        };
+        let curves: [Cubic; 5] = std::array::from_fn(curve);
+        self.add(&curves, t0, t1 - t0);
+    }
+
+    /// Adds one stretch `[t0, t0 + len]` given by each count's curve on it.
+    fn add(&mut self, curves: &[Cubic; 5], t0: f64, len: f64) {
+        if self.started.is_none() {
+            self.started = Some(std::array::from_fn(|k| curves[k].at(0.0)));
+        }
+        let bounds: [(f64, f64); 5] = std::array::from_fn(|k| curves[k].bounds());
+        let mut pieces: [Option<cubic::Pieces>; 5] = [None; 5];
+        let mut pieces_of = |k: usize| *pieces[k].get_or_insert_with(|| curves[k].pieces());
+        for k in 0..5 {
+            if bounds[k].0 < self.nadirs[k].value {
+                let (v, x) = pieces_of(k).min();
+                if v < self.nadirs[k].value {
+                    self.nadirs[k] = Nadir {
+                        value: v,
+                        day: t0 + x * len,
+                    };
+                }
             }
         }
-        let g = cfg.scale.grade(o.alc);
-        if g > self.worst.0 {
-            self.worst = (g, day);
+        // The sub-intervals (as fractions of the stretch) on which count `k` is below `level`.
+        let mut below = |k: usize, level: f64| -> cubic::Intervals {
+            let (lo, hi) = bounds[k];
+            if lo >= level {
+                cubic::Intervals::default()
+            } else if hi < level {
+                cubic::Intervals {
+                    list: [(0.0, 1.0), (0.0, 0.0)],
+                    n: 1,
+                }
+            } else {
+                curves[k].below(level, &pieces_of(k))
+            }
+        };
+        let alc = Count::Alc as usize;
+        for g in 0..4 {
+            let iv = below(alc, self.grade_bounds[g]);
+            if iv.n > 0 && self.grade_first[g].is_nan() {
+                self.grade_first[g] = t0 + iv.list[0].0 * len;
+            }
+            if g > 0 {
+                self.durations[g - 1] += iv.length() * len;
+            }
         }
-        let gv = g.value();
-        self.days[0] += (gv >= 2) as u32;
-        self.days[1] += (gv >= 3) as u32;
-        self.days[2] += (gv == 4) as u32;
-        self.days[3] += (o.cd4 < CD4_PROPHYLAXIS_THRESHOLD) as u32;
-        for (i, rec) in cfg.recoveries.iter().enumerate() {
-            let below = rec.observable.of(o) < self.thresholds[i];
-            self.recovery[i] = match (self.recovery[i], below) {
-                (RecoveryState::NotBelowYet, true) => RecoveryState::Below(day),
-                (RecoveryState::Below(first), false) => RecoveryState::Returned(first, day),
-                (s, _) => s,
-            };
+        self.durations[3] += below(Count::Cd4 as usize, CD4_PROPHYLAXIS_THRESHOLD).length() * len;
+        for i in 0..self.thresholds.len() {
+            let (k, level) = self.thresholds[i];
+            let iv = below(k, level);
+            let mut events: [(f64, bool); 5] = [(0.0, false); 5];
+            let mut m = 0;
+            let starts_below = iv.n > 0 && iv.list[0].0 == 0.0;
+            if self.below_now[i] && !starts_below {
+                events[m] = (t0, true);
+                m += 1;
+            }
+            let mut now_below = false;
+            for (j, (a, b)) in iv.iter().enumerate() {
+                if !(j == 0 && starts_below && self.below_now[i]) {
+                    events[m] = (t0 + a * len, false);
+                    m += 1;
+                }
+                if b < 1.0 {
+                    events[m] = (t0 + b * len, true);
+                    m += 1;
+                } else {
+                    now_below = true;
+                }
+            }
+            self.below_now[i] = now_below;
+            for &(t, up) in &events[..m] {
+                self.recovery[i] = match (self.recovery[i], up) {
+                    (RecoveryState::NotBelowYet, false) => RecoveryState::Below(t),
+                    (RecoveryState::Below(first), true) => RecoveryState::Returned(first, t),
+                    (s, _) => s,
+                };
+            }
         }
     }
 
-    fn finish(self) -> Option<Window> {
-        let (reference_day, at_reference) = self.started?;
+    fn finish(self, reference_day: f64) -> Option<Window> {
+        let at_reference = self.started?;
+        let (worst_grade, worst_grade_day) = (0..4)
+            .rev()
+            .find(|&g| !self.grade_first[g].is_nan())
+            .map(|g| (Grade::from_value(g as u8 + 1), self.grade_first[g]))
+            .unwrap_or((Grade::NORMAL, reference_day));
         Some(Window {
             reference_day,
             at_reference,
             nadirs: self.nadirs,
-            worst_grade: self.worst.0,
-            worst_grade_day: self.worst.1,
-            days_grade_ge2: self.days[0],
-            days_grade_ge3: self.days[1],
-            days_grade4: self.days[2],
-            days_cd4_below_200: self.days[3],
+            worst_grade,
+            worst_grade_day,
+            days_grade_ge2: self.durations[0],
+            days_grade_ge3: self.durations[1],
+            days_grade4: self.durations[2],
+            days_cd4_below_200: self.durations[3],
             recoveries: self
                 .recovery
                 .iter()
@@ -364,7 +460,6 @@ pub struct OutcomeTracker<'a> {
     cfg: &'a OutcomeConfig,
     reference_course: Option<usize>,
     reference_day: Option<f64>,
-    last: Option<(f64, Observables)>,
     acc: WindowAcc,
     bands: Vec<(Counts, Grade)>,
     band_step: f64,
@@ -391,7 +486,6 @@ impl<'a> OutcomeTracker<'a> {
             cfg,
             reference_course,
             reference_day,
-            last: None,
             acc: WindowAcc::new(cfg, &base),
             bands: Vec::new(),
             band_step: 0.0,
@@ -402,7 +496,8 @@ impl<'a> OutcomeTracker<'a> {
         }
     }
 
-    /// Also records the counts and grade at every observation day that is a multiple of `step_days` (> 0).
+    /// Also records the counts and grade at every observation day that is a multiple of `step_days` (> 0): the
+    /// observation days should hold them (the cohort observes on exactly those days).
     pub fn with_bands(mut self, step_days: f64) -> Self {
         self.band_step = step_days;
         self
@@ -411,18 +506,13 @@ impl<'a> OutcomeTracker<'a> {
     fn set_reference(&mut self, day: f64) {
         if self.reference_day.is_none() {
             self.reference_day = Some(day);
-            if let Some((d, o)) = self.last {
-                if d >= day {
-                    self.acc.count(self.cfg, day, d, &o);
-                }
-            }
         }
     }
 
     /// The finished outcome.
     pub fn finish(self) -> PatientOutcome {
         PatientOutcome {
-            window: self.acc.finish(),
+            window: self.reference_day.and_then(|r| self.acc.finish(r)),
             delay_days: self.delay_days,
             stopped: self.stopped,
             bands: self.bands,
@@ -436,8 +526,8 @@ impl Observer for OutcomeTracker<'_> {
         false
     }
 
+    /// Observations serve the bands only; the outcomes come from the steps.
     fn on_observation(&mut self, day: f64, state: &FullState) {
-        let o = self.model.observe(state);
         if self.band_step > 0.0 {
             // Observation days increase, so the band days are walked once (no division or rounding per day).
             while self.next_band < day {
@@ -445,13 +535,20 @@ impl Observer for OutcomeTracker<'_> {
                 self.next_band = f64::from(self.band_index) * self.band_step;
             }
             if day == self.next_band {
+                let o = self.model.observe(state);
                 self.bands.push((counts(&o), self.cfg.scale.grade(o.alc)));
             }
         }
-        self.last = Some((day, o));
+    }
+
+    fn observes_steps(&self) -> bool {
+        true
+    }
+
+    fn on_step(&mut self, step: &CellStep) {
         if let Some(r) = self.reference_day {
-            if day >= r {
-                self.acc.count(self.cfg, r, day, &o);
+            if step.t1 > r {
+                self.acc.step(self.model, step, r, f64::INFINITY);
             }
         }
     }
@@ -482,18 +579,17 @@ pub struct PhaseSummary {
     pub drug: Drug,
     /// First dose of the phase (day).
     pub start_day: f64,
-    /// End of the phase (day, exclusive): the next phase's start or the last observation.
+    /// End of the phase (day, exclusive): the next phase's start or the end of the run.
     pub end_day: f64,
     /// Observables at the last observation at or before the phase start (what a clinician sees before dosing).
     pub at_start: Option<Observables>,
-    /// Outcomes between the phase start and its end (`None` if no observation falls in the phase).
+    /// Outcomes between the phase start and its end (`None` if the run ends at the phase start).
     pub within: Option<Window>,
 }
 
 /// Splits a trajectory into drug phases by the doses it actually gave (see [`PhaseSummary`]). Runs of courses
 /// of the same drug form one phase.
 pub fn phases(model: &Model, traj: &Trajectory, scale: &GradeScale) -> Vec<PhaseSummary> {
-    let obs = traj.observables(model);
     let mut starts: Vec<(Drug, f64)> = Vec::new();
     for a in &traj.run.administrations {
         if starts.last().is_none_or(|(d, _)| *d != a.drug) {
@@ -501,7 +597,7 @@ pub fn phases(model: &Model, traj: &Trajectory, scale: &GradeScale) -> Vec<Phase
         }
     }
     let cfg = OutcomeConfig::whole_run(*scale);
-    let last_day = traj.days.last().copied().unwrap_or(0.0);
+    let last_day = traj.steps.last().map(|s| s.t1).unwrap_or(0.0);
     let mut out = Vec::new();
     for (i, &(drug, start)) in starts.iter().enumerate() {
         if start > last_day {
@@ -509,10 +605,8 @@ pub fn phases(model: &Model, traj: &Trajectory, scale: &GradeScale) -> Vec<Phase
         }
         let end = starts.get(i + 1).map(|s| s.1).unwrap_or(f64::INFINITY);
         let before = traj.days.partition_point(|&d| d <= start);
-        let at_start = before.checked_sub(1).map(|k| obs[k]);
-        let from = traj.days.partition_point(|&d| d < start);
-        let to = traj.days.partition_point(|&d| d < end);
-        let within = PatientOutcome::from_observations(&traj.days[from..to], &obs[from..to], &cfg);
+        let at_start = before.checked_sub(1).map(|k| model.observe(&traj.states[k]));
+        let within = PatientOutcome::between(model, traj, start, end, &cfg);
         out.push(PhaseSummary {
             drug,
             start_day: start,
