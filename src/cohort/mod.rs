@@ -288,7 +288,7 @@ pub fn band_days(spec: &CohortSpec) -> Vec<f64> {
     (0..=n).map(|k| k as f64 * spec.band_step_days).collect()
 }
 
-const BLOCK: u64 = 64;
+const BLOCK: u64 = 256;
 
 /// Runs the patients of `shard`, in parallel on the current rayon pool. `progress` is called with the number of
 /// patients finished by each block.
@@ -311,14 +311,14 @@ pub fn run_cohort(spec: &CohortSpec, shard: Shard, per_patient: bool, progress: 
         let mut acc = take();
         let lo = ids.start + b * BLOCK;
         let hi = (lo + BLOCK).min(ids.end);
-        // Band values wait for the end of the block and are added band day by band day (cache-friendly).
-        let mut bands: Vec<Vec<Vec<(Counts, Grade)>>> = vec![Vec::new(); spec.arms.len()];
+        // Band values wait for the end of the block, laid out by band day, and are added day by day
+        // (cache-friendly).
+        let mut bands: Vec<Vec<Vec<(Counts, Grade)>>> = vec![vec![Vec::new(); obs.len()]; spec.arms.len()];
         for id in lo..hi {
             run_patient(spec, id, &obs, per_patient, &mut acc, &mut bands);
         }
-        for (arm, pending) in acc.arms.iter_mut().zip(&bands) {
-            let views: Vec<&[(Counts, Grade)]> = pending.iter().map(Vec::as_slice).collect();
-            arm.add_bands(&views);
+        for (arm, by_day) in acc.arms.iter_mut().zip(&bands) {
+            arm.add_bands(by_day);
         }
         free.lock().unwrap_or_else(|e| e.into_inner()).push(acc);
         progress(hi - lo);
@@ -334,7 +334,7 @@ pub fn run_cohort(spec: &CohortSpec, shard: Shard, per_patient: bool, progress: 
     result
 }
 
-/// Runs one patient on every arm into `acc`; each successful arm's band values go to `bands[arm]`.
+/// Runs one patient on every arm into `acc`; each successful arm's band values go to `bands[arm][band day]`.
 fn run_patient(
     spec: &CohortSpec,
     id: u64,
@@ -433,9 +433,11 @@ fn run_patient(
             Ok(_) => {
                 let mut outcome = tracker.finish();
                 acc.arms[ai].add_outcome(&outcome);
-                // The band values go to the accumulator at the end of the block; a per-patient row does not keep
-                // them.
-                bands[ai].push(std::mem::take(&mut outcome.bands));
+                // The band values go to the accumulator at the end of the block, by band day; a per-patient row
+                // does not keep them.
+                for (day, v) in bands[ai].iter_mut().zip(std::mem::take(&mut outcome.bands)) {
+                    day.push(v);
+                }
                 if per_patient {
                     acc.rows.push(PatientRow {
                         arm: ai,

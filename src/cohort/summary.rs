@@ -89,22 +89,25 @@ impl ArmAccumulator {
     /// Adds one successful patient: its outcomes and band values (one per band day, in order).
     pub fn add(&mut self, o: &PatientOutcome) {
         self.add_outcome(o);
-        self.add_bands(&[&o.bands]);
+        for (k, (v, g)) in o.bands.iter().enumerate().take(self.bands.len()) {
+            for (h, x) in self.bands[k].iter_mut().zip(v) {
+                h.add(*x);
+            }
+            self.grades[k][g.value() as usize] += 1;
+        }
     }
 
-    /// Adds the band values of several patients (each one value per band day, in order), band day by band day:
-    /// each day's five histograms are touched once for the whole group, which keeps them in cache (a patient at
-    /// a time touches every day's histograms, megabytes apart, once per patient). Counts are integers, so the
-    /// result is the same as adding the patients one by one.
-    pub fn add_bands(&mut self, patients: &[&[(Counts, Grade)]]) {
-        for (k, (hs, grades)) in self.bands.iter_mut().zip(self.grades.iter_mut()).enumerate() {
-            for p in patients {
-                if let Some((v, g)) = p.get(k) {
-                    for (h, x) in hs.iter_mut().zip(v) {
-                        h.add(*x);
-                    }
-                    grades[g.value() as usize] += 1;
+    /// Adds the band values of a group of patients laid out by band day (`by_day[k]` holds every patient's value
+    /// on band day `k`): each day's five histograms are touched once for the whole group and the values are read
+    /// in order, which keeps both in cache. Counts are integers, so the result is the same as adding the patients
+    /// one by one.
+    pub fn add_bands(&mut self, by_day: &[Vec<(Counts, Grade)>]) {
+        for ((hs, grades), day) in self.bands.iter_mut().zip(self.grades.iter_mut()).zip(by_day) {
+            for (v, g) in day {
+                for (h, x) in hs.iter_mut().zip(v) {
+                    h.add(*x);
                 }
+                grades[g.value() as usize] += 1;
             }
         }
     }

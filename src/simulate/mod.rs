@@ -101,9 +101,23 @@ pub struct Problem {
     lab_noise_cv: f64,
 }
 
-/// Days 0, 1, …, ⌊horizon⌋: the default observation grid.
+/// Days 0, 1, …, ⌊horizon⌋: the default observation grid. The last grid built on this thread is reused when
+/// the horizon repeats (a cohort builds one problem per patient and arm).
 pub fn daily_grid(horizon_days: f64) -> Arc<[f64]> {
-    (0..=horizon_days.floor() as usize).map(|d| d as f64).collect()
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(f64, Arc<[f64]>)>> = const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some((h, grid)) if *h == horizon_days => grid.clone(),
+            _ => {
+                let grid: Arc<[f64]> = (0..=horizon_days.floor() as usize).map(|d| d as f64).collect();
+                *last = Some((horizon_days, grid.clone()));
+                grid
+            }
+        }
+    })
 }
 
 impl Problem {
