@@ -294,8 +294,20 @@ const BLOCK: u64 = 256;
 /// patients finished by each block.
 pub fn run_cohort(spec: &CohortSpec, shard: Shard, per_patient: bool, progress: &(dyn Fn(u64) + Sync)) -> CohortResult {
     let ids = shard.range(spec.patients);
-    // Outcomes are read from the integration steps; the only observation days are the band days.
-    let obs: Arc<[f64]> = band_days(spec).into();
+    // Outcomes are read from the integration steps; the only observation days are the band days and the lab
+    // visits.
+    let mut days = band_days(spec);
+    let n_bands = days.len();
+    days.extend(
+        spec.outcomes
+            .visit_days
+            .iter()
+            .copied()
+            .filter(|&d| d <= spec.horizon_days),
+    );
+    days.sort_by(f64::total_cmp);
+    days.dedup();
+    let obs: Arc<[f64]> = days.into();
     let blocks = (ids.end - ids.start).div_ceil(BLOCK);
     // Accumulators are reused from a free list: at most one per concurrently running worker exists, whatever
     // the number of patients, and they are merged at the end. Merging adds integer counts, so the order in
@@ -313,7 +325,7 @@ pub fn run_cohort(spec: &CohortSpec, shard: Shard, per_patient: bool, progress: 
         let hi = (lo + BLOCK).min(ids.end);
         // Band values wait for the end of the block, laid out by band day, and are added day by day
         // (cache-friendly).
-        let mut bands: Vec<Vec<Vec<(Counts, Grade)>>> = vec![vec![Vec::new(); obs.len()]; spec.arms.len()];
+        let mut bands: Vec<Vec<Vec<(Counts, Grade)>>> = vec![vec![Vec::new(); n_bands]; spec.arms.len()];
         for id in lo..hi {
             run_patient(spec, id, &obs, per_patient, &mut acc, &mut bands);
         }

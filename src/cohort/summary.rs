@@ -31,6 +31,10 @@ pub struct ArmAccumulator {
     pub not_reached: u64,
     /// Patients by worst grade 0–4 (patients whose reference day was reached).
     pub worst_grade: [u64; 5],
+    /// Patients by worst grade 0–4 seen at the scheduled lab visits (patients with a visit in their window;
+    /// all zero without visits: see [`crate::outcome::OutcomeConfig::visit_days`]).
+    #[serde(default)]
+    pub worst_grade_at_visits: [u64; 5],
     /// Patients with CD4 < 200 on at least one day.
     pub cd4_below_200: u64,
     /// Patients with at least one delayed course.
@@ -70,6 +74,7 @@ impl ArmAccumulator {
             excluded: 0,
             not_reached: 0,
             worst_grade: [0; 5],
+            worst_grade_at_visits: [0; 5],
             cd4_below_200: 0,
             delayed: 0,
             stopped: 0,
@@ -126,6 +131,9 @@ impl ArmAccumulator {
         };
         self.reference_days.add(w.reference_day.round() as u32);
         self.worst_grade[w.worst_grade.value() as usize] += 1;
+        if let Some(g) = w.worst_grade_at_visits {
+            self.worst_grade_at_visits[g.value() as usize] += 1;
+        }
         self.cd4_below_200 += (w.days_cd4_below_200 > 0.0) as u64;
         for (h, c) in self.nadir.iter_mut().zip(NADIR_SUBSETS) {
             h.add(w.nadir(c).value);
@@ -180,6 +188,9 @@ impl ArmAccumulator {
         self.excluded += o.excluded;
         self.not_reached += o.not_reached;
         for (a, b) in self.worst_grade.iter_mut().zip(&o.worst_grade) {
+            *a += b;
+        }
+        for (a, b) in self.worst_grade_at_visits.iter_mut().zip(&o.worst_grade_at_visits) {
             *a += b;
         }
         self.cd4_below_200 += o.cd4_below_200;
@@ -307,7 +318,10 @@ pub struct ArmSummary {
     pub p_grade_ge3: Proportion,
     /// P(grade 4).
     pub p_grade4: Proportion,
-    /// P(CD4 < 200 cells/µL on at least one day).
+    /// P(worst grade ≥ 3 seen at the scheduled lab visits), among the analysed patients with a visit in their
+    /// window (`null` without `visit_days`): what a trial or clinic records.
+    pub p_grade_ge3_at_visits: Proportion,
+    /// P(CD4 < 200 cells/µL at any time).
     pub p_cd4_below_200: Proportion,
     /// P(a course delayed by a lab rule), over all simulated patients.
     pub p_delayed: Proportion,
@@ -359,6 +373,10 @@ impl ArmSummary {
             worst_grade_fractions: a.worst_grade.map(frac),
             p_grade_ge3: Proportion::of(a.worst_grade[3] + a.worst_grade[4], n),
             p_grade4: Proportion::of(a.worst_grade[4], n),
+            p_grade_ge3_at_visits: Proportion::of(
+                a.worst_grade_at_visits[3] + a.worst_grade_at_visits[4],
+                a.worst_grade_at_visits.iter().sum(),
+            ),
             p_cd4_below_200: Proportion::of(a.cd4_below_200, n),
             p_delayed: Proportion::of(a.delayed, a.patients),
             p_stopped: Proportion::of(a.stopped, a.patients),

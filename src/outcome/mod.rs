@@ -89,6 +89,11 @@ pub struct OutcomeConfig {
     pub reference: Reference,
     /// Recovery thresholds.
     pub recoveries: Vec<Recovery>,
+    /// Days of scheduled lab visits (whole days from day 0, ascending; empty: none). The worst grade *seen at
+    /// these visits* ([`Window::worst_grade_at_visits`]) is what a trial or a clinic records, which can be milder
+    /// than the worst grade the continuous solution reaches between visits. The observation days must include
+    /// them (a cohort adds them to its band days).
+    pub visit_days: Vec<f64>,
 }
 
 impl Default for OutcomeConfig {
@@ -112,6 +117,7 @@ impl Default for OutcomeConfig {
                     threshold: Threshold::FractionOfBaseline(0.5),
                 },
             ],
+            visit_days: Vec::new(),
         }
     }
 }
@@ -126,6 +132,7 @@ impl OutcomeConfig {
                 observable: Count::Cd4,
                 threshold: Threshold::Cells(CD4_PROPHYLAXIS_THRESHOLD),
             }],
+            visit_days: Vec::new(),
         }
     }
 }
@@ -189,6 +196,9 @@ pub struct Window {
     pub days_grade4: f64,
     /// Time with CD4 below 200 cells/µL (days, fractional).
     pub days_cd4_below_200: f64,
+    /// Worst grade at the scheduled lab visits from the reference day on ([`OutcomeConfig::visit_days`]);
+    /// `None` without visits in the window.
+    pub worst_grade_at_visits: Option<Grade>,
     /// One entry per configured recovery, in order.
     pub recoveries: Vec<RecoveryOutcome>,
 }
@@ -214,11 +224,10 @@ pub struct PatientOutcome {
 }
 
 impl PatientOutcome {
-    /// Replays a stored trajectory's steps and the run's course decisions through the tracker.
+    /// Replays a stored trajectory — its observations, its steps and the run's course decisions, in the order
+    /// `solve` reported them — through the tracker.
     pub fn from_trajectory(model: &Model, traj: &Trajectory, cfg: &OutcomeConfig, regimen: &Regimen) -> Self {
         let mut t = OutcomeTracker::new(model, cfg, regimen);
-        // Course decisions in time order; each is replayed before the first step that starts on or after its
-        // day, as `solve` reports them.
         let mut decisions: Vec<(f64, usize, Drug, bool)> = traj
             .run
             .courses
@@ -230,21 +239,36 @@ impl PatientOutcome {
             })
             .collect();
         decisions.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let mut next = 0;
-        let replay = |t: &mut OutcomeTracker, (day, course, drug, started): (f64, usize, Drug, bool)| match started {
-            true => t.on_course_started(course, drug, day),
-            false => t.on_course_stopped(course, drug, day),
+        let (mut next_decision, mut next_obs) = (0, 0);
+        // Everything up to `day`: an observation on a day comes before a decision on that day (a trough sample),
+        // and a decision before any step that starts on its day.
+        let mut replay_to = |t: &mut OutcomeTracker, day: f64| loop {
+            let obs = traj.days.get(next_obs).copied().filter(|&d| d <= day);
+            let dec = decisions.get(next_decision).copied().filter(|x| x.0 <= day);
+            match (obs, dec) {
+                (Some(d), Some(x)) if d <= x.0 => {
+                    t.on_observation(d, &traj.states[next_obs]);
+                    next_obs += 1;
+                }
+                (_, Some((d, course, drug, started))) => {
+                    match started {
+                        true => t.on_course_started(course, drug, d),
+                        false => t.on_course_stopped(course, drug, d),
+                    }
+                    next_decision += 1;
+                }
+                (Some(d), None) => {
+                    t.on_observation(d, &traj.states[next_obs]);
+                    next_obs += 1;
+                }
+                (None, None) => break,
+            }
         };
         for s in &traj.steps {
-            while let Some(&d) = decisions.get(next).filter(|x| x.0 <= s.t0) {
-                replay(&mut t, d);
-                next += 1;
-            }
+            replay_to(&mut t, s.t0);
             t.on_step(s);
         }
-        for &d in &decisions[next..] {
-            replay(&mut t, d);
-        }
+        replay_to(&mut t, f64::INFINITY);
         t.on_finish(&traj.run);
         t.finish()
     }
@@ -257,7 +281,7 @@ impl PatientOutcome {
         for s in traj.steps.iter().filter(|s| s.t1 > from && s.t0 < to) {
             acc.step(model, s, from, to);
         }
-        acc.finish(from)
+        acc.finish(from, None)
     }
 }
 
@@ -416,7 +440,7 @@ impl WindowAcc {
         }
     }
 
-    fn finish(self, reference_day: f64) -> Option<Window> {
+    fn finish(self, reference_day: f64, worst_grade_at_visits: Option<Grade>) -> Option<Window> {
         let at_reference = self.started?;
         let (worst_grade, worst_grade_day) = (0..4)
             .rev()
@@ -433,6 +457,7 @@ impl WindowAcc {
             days_grade_ge3: self.durations[1],
             days_grade4: self.durations[2],
             days_cd4_below_200: self.durations[3],
+            worst_grade_at_visits,
             recoveries: self
                 .recovery
                 .iter()
@@ -466,6 +491,11 @@ pub struct OutcomeTracker<'a> {
     /// The next band day at or after the last observation: `band_index · band_step`.
     next_band: f64,
     band_index: u32,
+    /// The next visit (index into the visit days) and the worst grade seen at visits in the window.
+    next_visit: usize,
+    visit_worst: Option<Grade>,
+    /// The last visit before the reference day was known (it counts if it falls on that day).
+    last_visit: Option<(f64, Grade)>,
     delay_days: f64,
     stopped: bool,
 }
@@ -491,6 +521,9 @@ impl<'a> OutcomeTracker<'a> {
             band_step: 0.0,
             next_band: 0.0,
             band_index: 0,
+            next_visit: 0,
+            visit_worst: None,
+            last_visit: None,
             delay_days: 0.0,
             stopped: false,
         }
@@ -506,13 +539,18 @@ impl<'a> OutcomeTracker<'a> {
     fn set_reference(&mut self, day: f64) {
         if self.reference_day.is_none() {
             self.reference_day = Some(day);
+            if let Some((d, g)) = self.last_visit {
+                if d >= day {
+                    self.visit_worst = Some(g);
+                }
+            }
         }
     }
 
     /// The finished outcome.
     pub fn finish(self) -> PatientOutcome {
         PatientOutcome {
-            window: self.reference_day.and_then(|r| self.acc.finish(r)),
+            window: self.reference_day.and_then(|r| self.acc.finish(r, self.visit_worst)),
             delay_days: self.delay_days,
             stopped: self.stopped,
             bands: self.bands,
@@ -526,8 +564,20 @@ impl Observer for OutcomeTracker<'_> {
         false
     }
 
-    /// Observations serve the bands only; the outcomes come from the steps.
+    /// Observations serve the bands and the lab visits; the other outcomes come from the steps.
     fn on_observation(&mut self, day: f64, state: &FullState) {
+        let visits = &self.cfg.visit_days;
+        while self.next_visit < visits.len() && visits[self.next_visit] < day {
+            self.next_visit += 1;
+        }
+        if self.next_visit < visits.len() && visits[self.next_visit] == day {
+            let g = self.cfg.scale.grade(self.model.observe(state).alc);
+            match self.reference_day {
+                Some(r) if day >= r => self.visit_worst = Some(self.visit_worst.map_or(g, |w| w.max(g))),
+                Some(_) => {}
+                None => self.last_visit = Some((day, g)),
+            }
+        }
         if self.band_step > 0.0 {
             // Observation days increase, so the band days are walked once (no division or rounding per day).
             while self.next_band < day {

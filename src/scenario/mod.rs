@@ -43,6 +43,9 @@ pub const PRESETS: [(&str, &str, &str); 3] = [
     ),
 ];
 
+/// Most scheduled lab visits a scenario may list (`outcomes.visit_days`).
+pub const MAX_VISITS: usize = 10_000;
+
 /// A scenario that cannot be used, naming the field path and the value.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{path}: {message}")]
@@ -381,6 +384,28 @@ fn validate(raw: RawScenario, set: &ParamSet) -> Result<Scenario, ScenarioError>
             .map(|(i, s)| parse_recovery(&format!("outcomes.recoveries[{i}]"), s))
             .collect::<Result<_, _>>()?,
     };
+    let visit_days = raw.outcomes.visit_days.clone().unwrap_or_default();
+    if visit_days.len() > MAX_VISITS {
+        return Err(err(
+            "outcomes.visit_days",
+            format!("at most {MAX_VISITS} visits, got {}", visit_days.len()),
+        ));
+    }
+    for (i, &d) in visit_days.iter().enumerate() {
+        let path = format!("outcomes.visit_days[{i}]");
+        if !(d.is_finite() && d >= 0.0 && d.fract() == 0.0 && d <= horizon_days) {
+            return Err(err(
+                path,
+                format!("must be a whole day in [0, {horizon_days}], got {d}"),
+            ));
+        }
+        if i > 0 && d <= visit_days[i - 1] {
+            return Err(err(
+                path,
+                format!("must be after the previous visit (day {}), got {d}", visit_days[i - 1]),
+            ));
+        }
+    }
 
     let r = &raw.rules;
     // Defaults come from the domain type (the label's numbers), converted to the file's months once.
@@ -665,6 +690,7 @@ fn validate(raw: RawScenario, set: &ParamSet) -> Result<Scenario, ScenarioError>
             scale,
             reference,
             recoveries,
+            visit_days,
         },
         sim: SimOptions { method, solver, pk },
         noise_cv,

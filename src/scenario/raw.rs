@@ -44,6 +44,7 @@ pub(super) struct RawOutcomes {
     pub(super) lln: Option<f64>,
     pub(super) reference: Option<toml::Value>,
     pub(super) recoveries: Option<Vec<String>>,
+    pub(super) visit_days: Option<Vec<f64>>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -227,3 +227,29 @@ fn a_dip_between_two_daily_samples_is_seen() {
     );
     assert!(w.worst_grade_day.fract() != 0.0, "{}", w.worst_grade_day);
 }
+
+/// The worst grade at lab visits is the worst grade of the samples on the visit days from the reference day on
+/// (the reference implementation reads them off the daily trajectory), and never worse than the continuous one.
+#[test]
+fn the_grade_at_visits_is_the_grade_on_the_visit_days() {
+    let visits = vec![0.0, 7.0, 28.0, 56.0, 84.0, 161.0, 329.0, 357.0, 413.0, 497.0, 665.0];
+    let cfg = OutcomeConfig {
+        visit_days: visits.clone(),
+        ..OutcomeConfig::default()
+    };
+    for (name, model, r) in cases() {
+        let t = solve_on(&model, &r, 2.0 * 365.25, 1.0);
+        let Some(w) = PatientOutcome::from_trajectory(&model, &t, &cfg, &r).window else {
+            continue;
+        };
+        let seen = t
+            .days
+            .iter()
+            .zip(&t.states)
+            .filter(|(d, _)| visits.contains(d) && **d >= w.reference_day)
+            .map(|(_, y)| cfg.scale.grade(model.observe(y).alc))
+            .max();
+        assert_eq!(w.worst_grade_at_visits, seen, "{name}");
+        assert!(seen.is_none_or(|g| g <= w.worst_grade), "{name}");
+    }
+}

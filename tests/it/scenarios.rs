@@ -230,3 +230,68 @@ fn an_ensemble_of_one_set_repeats_the_plain_run() {
     assert_eq!(run.grade3_band().len(), 2);
     assert_eq!(run.csv().lines().count(), 1 + 2 * plain.len());
 }
+
+#[test]
+fn lab_visits_are_whole_days_in_order_within_the_horizon() {
+    let s = parse(&with("horizon_years = 2\n[outcomes]\nvisit_days = [0, 61, 183]", "")).unwrap();
+    assert_eq!(s.spec.outcomes.visit_days, vec![0.0, 61.0, 183.0]);
+    for (visits, path, words) in [
+        ("[0, 61.5]", "outcomes.visit_days[1]", "whole day"),
+        ("[0, 800]", "outcomes.visit_days[1]", "got 800"),
+        ("[-1]", "outcomes.visit_days[0]", "got -1"),
+        (
+            "[61, 61]",
+            "outcomes.visit_days[1]",
+            "after the previous visit (day 61)",
+        ),
+        (
+            "[183, 61]",
+            "outcomes.visit_days[1]",
+            "after the previous visit (day 183)",
+        ),
+    ] {
+        let e = parse(&with(
+            &format!("horizon_years = 2\n[outcomes]\nvisit_days = {visits}"),
+            "",
+        ))
+        .unwrap_err();
+        assert_eq!(e.path, path, "{visits}");
+        assert!(e.message.contains(words), "{visits}: {}", e.message);
+    }
+    let many: Vec<String> = (0..=lymphosim::scenario::MAX_VISITS).map(|d| d.to_string()).collect();
+    let e = parse(&with(
+        &format!("horizon_years = 100\n[outcomes]\nvisit_days = [{}]", many.join(",")),
+        "",
+    ))
+    .unwrap_err();
+    assert_eq!(e.path, "outcomes.visit_days");
+}
+
+/// A cohort with lab visits reports the worst grade seen at them next to the continuous one, which it can never
+/// exceed; without visits the proportion is missing, not zero.
+#[test]
+fn the_grade_at_visits_is_reported_apart_and_is_never_worse() {
+    let mut s = parse(&with(
+        "horizon_years = 3\n[outcomes]\nreference = \"start\"\nvisit_days = [0, 61, 183, 365, 426, 548]",
+        "",
+    ))
+    .unwrap();
+    s.spec.patients = 60;
+    let r = lymphosim::cohort::run_cohort(&s.spec, lymphosim::cohort::Shard::ALL, false, &|_| {});
+    let a = &r.arms[0];
+    let names: Vec<String> = s.spec.outcomes.recoveries.iter().map(|r| r.label()).collect();
+    let sum = lymphosim::cohort::summary::ArmSummary::from_accumulator(a, &names);
+    assert_eq!(a.worst_grade_at_visits.iter().sum::<u64>(), a.analysed());
+    assert!(sum.p_grade_ge3_at_visits.count <= sum.p_grade_ge3.count);
+    // Alemtuzumab's nadir lies between the day-0 and month-2 visits: the visits see less grade 4 than there was.
+    assert!(
+        a.worst_grade_at_visits[4] < a.worst_grade[4],
+        "{:?} vs {:?}",
+        a.worst_grade_at_visits,
+        a.worst_grade
+    );
+    s.spec.outcomes.visit_days.clear();
+    let r = lymphosim::cohort::run_cohort(&s.spec, lymphosim::cohort::Shard::ALL, false, &|_| {});
+    let sum = lymphosim::cohort::summary::ArmSummary::from_accumulator(&r.arms[0], &names);
+    assert!(sum.p_grade_ge3_at_visits.value.is_nan());
+}
