@@ -4,7 +4,7 @@
 //! §II.6. Step control: the usual PI controller (β = 0.04, safety 0.9, step ratio in [0.2, 10]).
 
 use super::adaptive::{error_norm, integrate, StepControl, Stepper};
-use super::{ObservationFn, OdeSystem, Sink, SolverError, SolverOptions, SolverStats};
+use super::{OdeSystem, Sink, SolverError, SolverOptions, SolverStats};
 
 const C2: f64 = 1.0 / 5.0;
 const C3: f64 = 3.0 / 10.0;
@@ -74,34 +74,11 @@ impl Dopri5 {
         Dopri5 { opts }
     }
 
-    /// Integrates one segment; see [`super::integrate_segment`].
+    /// Integrates one segment into a [`Sink`] (observations and, if it asks, every accepted step); see
+    /// [`super::integrate_segment`]. A closure `(t, y)` of observations is a sink as
+    /// [`super::ObservationFn`]`(&mut |t, y| …)`.
     #[allow(clippy::too_many_arguments)]
     pub fn integrate<const N: usize, S: OdeSystem<N>>(
-        &mut self,
-        sys: &S,
-        t0: f64,
-        t1: f64,
-        y: &mut [f64; N],
-        obs: &[f64],
-        sink: &mut dyn FnMut(f64, &[f64; N]),
-        stats: &mut SolverStats,
-    ) -> Result<(), SolverError> {
-        integrate(
-            &mut Stages::<N>::new(),
-            &self.opts,
-            sys,
-            t0,
-            t1,
-            y,
-            obs,
-            &mut ObservationFn(sink),
-            stats,
-        )
-    }
-
-    /// Integrates one segment into a [`Sink`] (observations and, if it asks, every accepted step).
-    #[allow(clippy::too_many_arguments)]
-    pub fn integrate_into<const N: usize, S: OdeSystem<N>>(
         &mut self,
         sys: &S,
         t0: f64,
@@ -220,6 +197,7 @@ impl<const N: usize> Stepper<N> for Stages<N> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::solver::ObservationFn;
 
     struct Decay;
     impl OdeSystem<1> for Decay {
@@ -254,7 +232,7 @@ mod tests {
                 10.0,
                 &mut y,
                 &obs,
-                &mut |t, y| seen.push((t, y[0])),
+                &mut ObservationFn(&mut |t, y| seen.push((t, y[0]))),
                 &mut stats,
             )
             .unwrap();
@@ -279,7 +257,15 @@ mod tests {
             let mut y = [1.0, 0.0];
             let mut stats = SolverStats::default();
             Dopri5::new(opts)
-                .integrate(&Oscillator, 0.0, 20.0, &mut y, &[], &mut |_, _| {}, &mut stats)
+                .integrate(
+                    &Oscillator,
+                    0.0,
+                    20.0,
+                    &mut y,
+                    &[],
+                    &mut ObservationFn(&mut |_, _| {}),
+                    &mut stats,
+                )
                 .unwrap();
             let e = ((y[0] - 20f64.cos()).powi(2) + (y[1] + 20f64.sin()).powi(2)).sqrt();
             errs.push((e, stats.accepted_steps));

@@ -449,9 +449,9 @@ pub fn integrate_segment<const N: usize, S: OdeSystem<N>>(
 ) -> Result<(), SolverError> {
     stats.segments += 1;
     let adapter: Adapter<N, S> = match method {
-        Method::Dopri5 => return Dopri5::new(*opts).integrate_into(sys, t0, t1, y, obs, sink, stats),
-        Method::Rodas4 => return Rodas4::new(*opts).integrate_into(sys, t0, t1, y, obs, sink, stats),
-        Method::Tsit5 => return Tsit5::new(*opts).integrate_into(sys, t0, t1, y, obs, sink, stats),
+        Method::Dopri5 => return Dopri5::new(*opts).integrate(sys, t0, t1, y, obs, sink, stats),
+        Method::Rodas4 => return Rodas4::new(*opts).integrate(sys, t0, t1, y, obs, sink, stats),
+        Method::Tsit5 => return Tsit5::new(*opts).integrate(sys, t0, t1, y, obs, sink, stats),
         Method::OdeSolversDopri5 => ode_solvers_adapter::dopri5,
         Method::OdeSolversDop853 => ode_solvers_adapter::dop853,
         Method::OdeSolversRk4 => ode_solvers_adapter::rk4,

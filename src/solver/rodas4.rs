@@ -12,7 +12,7 @@
 
 use super::adaptive::{error_norm, integrate, StepControl, Stepper};
 use super::lu::Lu;
-use super::{ObservationFn, OdeSystem, Sink, SolverError, SolverOptions, SolverStats};
+use super::{OdeSystem, Sink, SolverError, SolverOptions, SolverStats};
 
 const GAMMA: f64 = 0.25;
 const ALPHA2: f64 = 0.386;
@@ -188,34 +188,11 @@ impl Rodas4 {
         })
     }
 
-    /// Integrates one segment; see [`super::integrate_segment`].
+    /// Integrates one segment into a [`Sink`] (observations and, if it asks, every accepted step); see
+    /// [`super::integrate_segment`]. A closure `(t, y)` of observations is a sink as
+    /// [`super::ObservationFn`]`(&mut |t, y| …)`.
     #[allow(clippy::too_many_arguments)]
     pub fn integrate<const N: usize, S: OdeSystem<N>>(
-        &mut self,
-        sys: &S,
-        t0: f64,
-        t1: f64,
-        y: &mut [f64; N],
-        obs: &[f64],
-        sink: &mut dyn FnMut(f64, &[f64; N]),
-        stats: &mut SolverStats,
-    ) -> Result<(), SolverError> {
-        integrate(
-            &mut State::<N>::new(),
-            &self.opts,
-            sys,
-            t0,
-            t1,
-            y,
-            obs,
-            &mut ObservationFn(sink),
-            stats,
-        )
-    }
-
-    /// Integrates one segment into a [`Sink`] (observations and, if it asks, every accepted step).
-    #[allow(clippy::too_many_arguments)]
-    pub fn integrate_into<const N: usize, S: OdeSystem<N>>(
         &mut self,
         sys: &S,
         t0: f64,
@@ -312,6 +289,7 @@ impl<const N: usize> Stepper<N> for State<N> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::solver::ObservationFn;
 
     /// Prothero–Robinson: y' = −λ (y − g(t)) + g'(t), y(0) = g(0), exact solution g(t) = sin t. Stiff for large
     /// λ and non-autonomous, so it exercises the ∂f/∂t terms.
@@ -395,10 +373,10 @@ mod tests {
                 5.0,
                 &mut y,
                 &obs,
-                &mut |t, y| {
+                &mut ObservationFn(&mut |t, y| {
                     let x = stiff_linear_exact(t);
                     worst = worst.max((y[0] - x[0]).abs()).max((y[1] - x[1]).abs());
-                },
+                }),
                 &mut stats,
             )
             .unwrap();
@@ -426,7 +404,15 @@ mod tests {
             let mut y = [1.0, 2.0];
             let mut stats = SolverStats::default();
             Rodas4::new(opts)
-                .integrate(&StiffLinear, 0.0, 3.0, &mut y, &[], &mut |_, _| {}, &mut stats)
+                .integrate(
+                    &StiffLinear,
+                    0.0,
+                    3.0,
+                    &mut y,
+                    &[],
+                    &mut ObservationFn(&mut |_, _| {}),
+                    &mut stats,
+                )
                 .unwrap();
             let x = stiff_linear_exact(3.0);
             errs.push((y[0] - x[0]).abs().max((y[1] - x[1]).abs()));

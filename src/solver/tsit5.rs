@@ -8,7 +8,7 @@
 
 use super::adaptive::{error_norm, integrate, StepControl, Stepper};
 use super::dopri5::axpy;
-use super::{ObservationFn, OdeSystem, Sink, SolverError, SolverOptions, SolverStats};
+use super::{OdeSystem, Sink, SolverError, SolverOptions, SolverStats};
 
 const C2: f64 = 0.161;
 const C3: f64 = 0.327;
@@ -91,34 +91,11 @@ impl Tsit5 {
         Tsit5 { opts }
     }
 
-    /// Integrates one segment; see [`super::integrate_segment`].
+    /// Integrates one segment into a [`Sink`] (observations and, if it asks, every accepted step); see
+    /// [`super::integrate_segment`]. A closure `(t, y)` of observations is a sink as
+    /// [`super::ObservationFn`]`(&mut |t, y| …)`.
     #[allow(clippy::too_many_arguments)]
     pub fn integrate<const N: usize, S: OdeSystem<N>>(
-        &mut self,
-        sys: &S,
-        t0: f64,
-        t1: f64,
-        y: &mut [f64; N],
-        obs: &[f64],
-        sink: &mut dyn FnMut(f64, &[f64; N]),
-        stats: &mut SolverStats,
-    ) -> Result<(), SolverError> {
-        integrate(
-            &mut Stages::<N>::new(),
-            &self.opts,
-            sys,
-            t0,
-            t1,
-            y,
-            obs,
-            &mut ObservationFn(sink),
-            stats,
-        )
-    }
-
-    /// Integrates one segment into a [`Sink`] (observations and, if it asks, every accepted step).
-    #[allow(clippy::too_many_arguments)]
-    pub fn integrate_into<const N: usize, S: OdeSystem<N>>(
         &mut self,
         sys: &S,
         t0: f64,
@@ -230,6 +207,7 @@ impl<const N: usize> Stepper<N> for Stages<N> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::solver::ObservationFn;
 
     struct Oscillator;
     impl OdeSystem<2> for Oscillator {
@@ -281,7 +259,7 @@ mod tests {
                     20.0,
                     &mut y,
                     &obs,
-                    &mut |t, y| worst_dense = worst_dense.max((y[0] - t.cos()).abs()),
+                    &mut ObservationFn(&mut |t, y| worst_dense = worst_dense.max((y[0] - t.cos()).abs())),
                     &mut stats,
                 )
                 .unwrap();
