@@ -76,6 +76,9 @@ pub(crate) struct Derived {
     /// Model v3: the memory niches at baseline, `M0 + ψ·N0` for CD4 and CD8 (cells/µL).
     pub niche4: f64,
     pub niche8: f64,
+    /// `1 / N0` of the naive CD4 and CD8 pools (µL/cell): the right-hand side multiplies instead of dividing.
+    pub inv_baseline_n4: f64,
+    pub inv_baseline_n8: f64,
     /// Alemtuzumab elimination rate (/day).
     pub kel_a: f64,
     /// Cladribine micro-constants (/day).
@@ -201,6 +204,8 @@ impl Model {
             source_nk: p.death_nk * p.nk_0,
             niche4: m4 + p.memory_niche_share * n4,
             niche8: m8 + p.memory_niche_share * n8,
+            inv_baseline_n4: 1.0 / n4,
+            inv_baseline_n8: 1.0 / n8,
             kel_a: p.alem_clearance_l_per_day / p.alem_volume_l,
             k10: p.clad_clearance_l_per_day() / p.clad_v1_l,
             k12: p.clad_q_l_per_day / p.clad_v1_l,
@@ -309,7 +314,6 @@ impl Model {
     pub fn cell_rhs(&self, c: &CellState, e: Exposure, dc: &mut CellState) {
         let p = &self.params;
         let k = &self.k;
-        let b = &k.baseline;
 
         let Hazards {
             alem_t: ka_t,
@@ -318,14 +322,15 @@ impl Model {
             clad,
         } = self.hazards(e);
         // Model v2: the impairment signal suppresses the lymphopenia-induced (extra) part of T-cell
-        // proliferation. In v1 (IpC = 0) the homeostatic factor is used as it is.
-        let lip = |h: f64| {
-            if p.clad_prolif_inhibition == 0.0 {
-                h
-            } else {
-                1.0 + (h - 1.0) / (1.0 + p.clad_prolif_inhibition * e.impairment.max(0.0))
-            }
+        // proliferation, by one factor for all four T-cell pools. In v1 (IpC = 0) the homeostatic factor is used
+        // as it is.
+        let inhibited = p.clad_prolif_inhibition != 0.0;
+        let lip_scale = if inhibited {
+            1.0 / (1.0 + p.clad_prolif_inhibition * e.impairment.max(0.0))
+        } else {
+            1.0
         };
+        let lip = |h: f64| if inhibited { 1.0 + (h - 1.0) * lip_scale } else { h };
 
         let n4 = c[cell::N4];
         let m4 = c[cell::M4];
@@ -339,7 +344,7 @@ impl Model {
         let psi = p.memory_niche_share;
         let target = self.setpoint_target(c[cell::S]);
 
-        dc[cell::N4] = k.theta4 + k.prolif_n4 * lip(homeostasis(n4 / b[cell::N4], p.kappa_naive, p.hill_naive)) * n4
+        dc[cell::N4] = k.theta4 + k.prolif_n4 * lip(homeostasis(n4 * k.inv_baseline_n4, p.kappa_naive, p.hill_naive)) * n4
             - k.loss_n4 * n4
             - ka_t * above(n4, k.floor[cell::N4])
             - p.clad_kill_n4 * clad * n4;
@@ -354,7 +359,7 @@ impl Model {
             - p.death_memory_cd4 * m4
             - ka_t * above(m4, k.floor[cell::M4])
             - p.clad_kill_m4 * clad * m4;
-        dc[cell::N8] = k.theta8 + k.prolif_n8 * lip(homeostasis(n8 / b[cell::N8], p.kappa_naive, p.hill_naive)) * n8
+        dc[cell::N8] = k.theta8 + k.prolif_n8 * lip(homeostasis(n8 * k.inv_baseline_n8, p.kappa_naive, p.hill_naive)) * n8
             - k.loss_n8 * n8
             - ka_t * above(n8, k.floor[cell::N8])
             - p.clad_kill_n8 * clad * n8;
