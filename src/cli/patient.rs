@@ -56,7 +56,7 @@ pub(super) fn run(a: &PatientArgs) -> anyhow::Result<()> {
     };
     let problem = Problem::new(model, &regimen, a.days)?;
     let cfg = OutcomeConfig::whole_run(scale);
-    let mut traj = Trajectory::default();
+    let mut traj = Trajectory::for_problem(&problem);
     let mut tracker = OutcomeTracker::new(problem.model(), &cfg, problem.regimen());
     // The typical patient's gates read exact counts, so its random stream is never drawn from.
     solve(&problem, &opts, &mut patient_rng(0, 0), &mut (&mut traj, &mut tracker))?;
@@ -144,7 +144,7 @@ pub(super) fn run(a: &PatientArgs) -> anyhow::Result<()> {
         // The same solve again, timed in process (no start-up, no output): for comparing solvers and peers.
         let mut secs: Vec<f64> = (0..a.time_solves)
             .map(|_| {
-                let mut t = Trajectory::default();
+                let mut t = Trajectory::for_problem(&problem);
                 let mut tr = OutcomeTracker::new(problem.model(), &cfg, problem.regimen());
                 let started = std::time::Instant::now();
                 solve(&problem, &opts, &mut patient_rng(0, 0), &mut (&mut t, &mut tr)).map(|_| started.elapsed())

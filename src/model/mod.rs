@@ -344,7 +344,8 @@ impl Model {
         let psi = p.memory_niche_share;
         let target = self.setpoint_target(c[cell::S]);
 
-        dc[cell::N4] = k.theta4 + k.prolif_n4 * lip(homeostasis(n4 * k.inv_baseline_n4, p.kappa_naive, p.hill_naive)) * n4
+        dc[cell::N4] = k.theta4
+            + k.prolif_n4 * lip(homeostasis(n4 * k.inv_baseline_n4, p.kappa_naive, p.hill_naive)) * n4
             - k.loss_n4 * n4
             - ka_t * above(n4, k.floor[cell::N4])
             - p.clad_kill_n4 * clad * n4;
@@ -359,7 +360,8 @@ impl Model {
             - p.death_memory_cd4 * m4
             - ka_t * above(m4, k.floor[cell::M4])
             - p.clad_kill_m4 * clad * m4;
-        dc[cell::N8] = k.theta8 + k.prolif_n8 * lip(homeostasis(n8 * k.inv_baseline_n8, p.kappa_naive, p.hill_naive)) * n8
+        dc[cell::N8] = k.theta8
+            + k.prolif_n8 * lip(homeostasis(n8 * k.inv_baseline_n8, p.kappa_naive, p.hill_naive)) * n8
             - k.loss_n8 * n8
             - ka_t * above(n8, k.floor[cell::N8])
             - p.clad_kill_n8 * clad * n8;

@@ -352,11 +352,7 @@ pub fn simulate(problem: &Problem, opts: &SimOptions) -> Result<Trajectory> {
             "needs a random stream for the measurement noise: call solve() with the patient's stream",
         ));
     }
-    let mut traj = Trajectory {
-        days: Vec::with_capacity(problem.observation_days.len()),
-        states: Vec::with_capacity(problem.observation_days.len()),
-        ..Default::default()
-    };
+    let mut traj = Trajectory::for_problem(problem);
     // No noise: the stream is never read.
     solve(problem, opts, &mut crate::population::rng::patient_rng(0, 0), &mut traj)?;
     Ok(traj)

@@ -212,6 +212,18 @@ pub struct Trajectory {
 }
 
 impl Trajectory {
+    /// An empty trajectory with room for `problem`'s observations and for the steps a typical run takes (one per
+    /// four observation days and 64 more; more grow the store), so that a run does not reallocate as it goes.
+    pub fn for_problem(problem: &super::Problem) -> Self {
+        let n = problem.observation_days().len();
+        Trajectory {
+            days: Vec::with_capacity(n),
+            states: Vec::with_capacity(n),
+            steps: Vec::with_capacity(64 + n / 4),
+            run: RunRecord::default(),
+        }
+    }
+
     /// Observables at each observation day.
     pub fn observables(&self, model: &Model) -> Vec<Observables> {
         self.states.iter().map(|s| model.observe(s)).collect()
