@@ -25,7 +25,7 @@ pub enum Endpoint {
     PGradeGe3,
     /// P(grade 4).
     PGrade4,
-    /// P(CD4 < 200 cells/µL on at least one day).
+    /// P(CD4 < 200 cells/µL at any time).
     PCd4Below200,
 }
 

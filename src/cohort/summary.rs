@@ -35,7 +35,7 @@ pub struct ArmAccumulator {
     /// all zero without visits: see [`crate::outcome::OutcomeConfig::visit_days`]).
     #[serde(default)]
     pub worst_grade_at_visits: [u64; 5],
-    /// Patients with CD4 < 200 on at least one day.
+    /// Patients with CD4 < 200 at any time (from the continuous solution).
     pub cd4_below_200: u64,
     /// Patients with at least one delayed course.
     pub delayed: u64,

@@ -17,7 +17,7 @@ pub struct StartDateRow {
     /// P(worst grade ≥ 3 from the first cladribine dose on), over the posterior draws; `None` if no draw reached
     /// the start within the follow-up.
     pub p_grade_ge3: Option<f64>,
-    /// P(CD4 < 200 on at least one day from the first cladribine dose on), over the posterior draws.
+    /// P(CD4 < 200 at any time from the first cladribine dose on), over the posterior draws.
     pub p_cd4_below_200: Option<f64>,
     /// The same two risks over draws from the prior alone (the population's answer for these covariates).
     pub prior_p_grade_ge3: Option<f64>,
@@ -106,7 +106,7 @@ pub fn start_date_table(
 pub enum Risk {
     /// P(worst ALC grade ≥ 3 from the first cladribine dose on).
     GradeGe3,
-    /// P(CD4 < 200 cells/µL on at least one day from the first cladribine dose on).
+    /// P(CD4 < 200 cells/µL at any time from the first cladribine dose on).
     Cd4Below200,
 }
 
