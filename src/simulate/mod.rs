@@ -27,7 +27,7 @@ use crate::pk::{DrugPropagator, DrugSegment};
 use std::sync::Arc;
 
 use crate::regimen::{DoseEvent, EventAction, Regimen};
-use crate::solver::{integrate_segment, Method, OdeSystem, Sink, SolverOptions, SolverStats, Step};
+use crate::solver::{integrate_segment, Method, OdeSystem, Sink, SolverOptions, SolverStats, Step, WarmStart};
 
 mod observer;
 mod solve;
@@ -370,6 +370,8 @@ pub(crate) struct Simulator<'m> {
     cells: CellState,
     rate: f64,
     stats: SolverStats,
+    /// The step carried from one segment to the next (cleared when an event makes the integrated state jump).
+    warm: WarmStart,
     observed_start: bool,
     /// Whether observations need the drug states (see [`Observer::observes_drugs`]).
     pub(crate) drugs_observed: bool,
@@ -399,6 +401,7 @@ impl<'m> Simulator<'m> {
             cells: model.baseline_cells(),
             rate: 0.0,
             stats: SolverStats::default(),
+            warm: WarmStart::cold(),
             observed_start: false,
             drugs_observed: true,
         })
@@ -456,6 +459,12 @@ impl<'m> Simulator<'m> {
         loop {
             while ei < events.len() && events[ei].day <= self.t && events[ei].day < t_stop {
                 apply(&events[ei], model, &mut self.drugs, &mut self.rate);
+                // Under exact PK the integrated state is the cells alone, and no dose moves them (nor their
+                // right-hand side: drug concentrations are continuous). Under ODE PK an oral dose jumps the gut
+                // state and an infusion edge jumps its rate: start that segment cold.
+                if self.propagator.is_none() {
+                    self.warm.clear();
+                }
                 ei += 1;
             }
             if self.t >= t_stop {
@@ -488,6 +497,7 @@ impl<'m> Simulator<'m> {
                         &mut self.cells,
                         seg_obs,
                         &mut sink,
+                        &mut self.warm,
                         &mut self.stats,
                     )?;
                     self.drugs = sys.seg.state_at(t_next - t);
@@ -511,6 +521,7 @@ impl<'m> Simulator<'m> {
                         &mut y,
                         seg_obs,
                         &mut sink,
+                        &mut self.warm,
                         &mut self.stats,
                     )?;
                     (self.drugs, self.cells) = state::split(&y);

@@ -3,7 +3,7 @@
 //! Coefficients: Dormand & Prince (1980), dense output as in Hairer, Nørsett & Wanner, *Solving ODEs I*,
 //! §II.6. Step control: the usual PI controller (β = 0.04, safety 0.9, step ratio in [0.2, 10]).
 
-use super::adaptive::{error_norm, integrate, StepControl, Stepper};
+use super::adaptive::{error_norm, integrate, StepControl, Stepper, WarmStart};
 use super::{OdeSystem, Sink, SolverError, SolverOptions, SolverStats};
 
 const C2: f64 = 1.0 / 5.0;
@@ -86,9 +86,21 @@ impl Dopri5 {
         y: &mut [f64; N],
         obs: &[f64],
         sink: &mut dyn Sink<N>,
+        warm: &mut WarmStart,
         stats: &mut SolverStats,
     ) -> Result<(), SolverError> {
-        integrate(&mut Stages::<N>::new(), &self.opts, sys, t0, t1, y, obs, sink, stats)
+        integrate(
+            &mut Stages::<N>::new(),
+            &self.opts,
+            sys,
+            t0,
+            t1,
+            y,
+            obs,
+            sink,
+            warm,
+            stats,
+        )
     }
 }
 
@@ -233,6 +245,7 @@ mod tests {
                 &mut y,
                 &obs,
                 &mut ObservationFn(&mut |t, y| seen.push((t, y[0]))),
+                &mut WarmStart::cold(),
                 &mut stats,
             )
             .unwrap();
@@ -264,6 +277,7 @@ mod tests {
                     &mut y,
                     &[],
                     &mut ObservationFn(&mut |_, _| {}),
+                    &mut WarmStart::cold(),
                     &mut stats,
                 )
                 .unwrap();

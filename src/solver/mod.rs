@@ -25,6 +25,7 @@ pub mod ode_solvers_adapter;
 mod rodas4;
 mod tsit5;
 
+pub use adaptive::WarmStart;
 pub use dopri5::Dopri5;
 pub use rodas4::Rodas4;
 pub use tsit5::Tsit5;
@@ -433,8 +434,9 @@ type Adapter<const N: usize, S> = fn(
 /// Integrates `sys` from `t0` to `t1` with `method`, updating `y` to the state at `t1`.
 ///
 /// `obs` are the observation times inside `(t0, t1]`, ascending; `sink` receives the state at each of them
-/// in order and, if it asks ([`Sink::wants_steps`]), every accepted step after the observations it holds. Work
-/// is added to `stats`.
+/// in order and, if it asks ([`Sink::wants_steps`]), every accepted step after the observations it holds.
+/// `warm` carries the adaptive methods' step from the previous segment and takes this one's ([`WarmStart`];
+/// the ode_solvers adapters start cold every segment and leave it as it is). Work is added to `stats`.
 #[allow(clippy::too_many_arguments)]
 pub fn integrate_segment<const N: usize, S: OdeSystem<N>>(
     method: Method,
@@ -445,13 +447,14 @@ pub fn integrate_segment<const N: usize, S: OdeSystem<N>>(
     y: &mut [f64; N],
     obs: &[f64],
     sink: &mut dyn Sink<N>,
+    warm: &mut WarmStart,
     stats: &mut SolverStats,
 ) -> Result<(), SolverError> {
     stats.segments += 1;
     let adapter: Adapter<N, S> = match method {
-        Method::Dopri5 => return Dopri5::new(*opts).integrate(sys, t0, t1, y, obs, sink, stats),
-        Method::Rodas4 => return Rodas4::new(*opts).integrate(sys, t0, t1, y, obs, sink, stats),
-        Method::Tsit5 => return Tsit5::new(*opts).integrate(sys, t0, t1, y, obs, sink, stats),
+        Method::Dopri5 => return Dopri5::new(*opts).integrate(sys, t0, t1, y, obs, sink, warm, stats),
+        Method::Rodas4 => return Rodas4::new(*opts).integrate(sys, t0, t1, y, obs, sink, warm, stats),
+        Method::Tsit5 => return Tsit5::new(*opts).integrate(sys, t0, t1, y, obs, sink, warm, stats),
         Method::OdeSolversDopri5 => ode_solvers_adapter::dopri5,
         Method::OdeSolversDop853 => ode_solvers_adapter::dop853,
         Method::OdeSolversRk4 => ode_solvers_adapter::rk4,

@@ -10,7 +10,7 @@
 //! with exact drug propagation the cell system is mildly stiff during depletion, and an L-stable method needs
 //! no stability cap on quiet stretches — its step is limited by accuracy alone.
 
-use super::adaptive::{error_norm, integrate, StepControl, Stepper};
+use super::adaptive::{error_norm, integrate, StepControl, Stepper, WarmStart};
 use super::lu::Lu;
 use super::{OdeSystem, Sink, SolverError, SolverOptions, SolverStats};
 
@@ -200,9 +200,21 @@ impl Rodas4 {
         y: &mut [f64; N],
         obs: &[f64],
         sink: &mut dyn Sink<N>,
+        warm: &mut WarmStart,
         stats: &mut SolverStats,
     ) -> Result<(), SolverError> {
-        integrate(&mut State::<N>::new(), &self.opts, sys, t0, t1, y, obs, sink, stats)
+        integrate(
+            &mut State::<N>::new(),
+            &self.opts,
+            sys,
+            t0,
+            t1,
+            y,
+            obs,
+            sink,
+            warm,
+            stats,
+        )
     }
 }
 
@@ -377,6 +389,7 @@ mod tests {
                     let x = stiff_linear_exact(t);
                     worst = worst.max((y[0] - x[0]).abs()).max((y[1] - x[1]).abs());
                 }),
+                &mut WarmStart::cold(),
                 &mut stats,
             )
             .unwrap();
@@ -411,6 +424,7 @@ mod tests {
                     &mut y,
                     &[],
                     &mut ObservationFn(&mut |_, _| {}),
+                    &mut WarmStart::cold(),
                     &mut stats,
                 )
                 .unwrap();

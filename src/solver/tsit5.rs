@@ -6,7 +6,7 @@
 //! Dormand–Prince's at the same cost; whether that pays on this model is what `bench work-precision` says.
 //! Step control as [`super::dopri5`]: the PI controller (β = 0.04, safety 0.9, step ratio in [0.2, 10]).
 
-use super::adaptive::{error_norm, integrate, StepControl, Stepper};
+use super::adaptive::{error_norm, integrate, StepControl, Stepper, WarmStart};
 use super::dopri5::axpy;
 use super::{OdeSystem, Sink, SolverError, SolverOptions, SolverStats};
 
@@ -103,9 +103,21 @@ impl Tsit5 {
         y: &mut [f64; N],
         obs: &[f64],
         sink: &mut dyn Sink<N>,
+        warm: &mut WarmStart,
         stats: &mut SolverStats,
     ) -> Result<(), SolverError> {
-        integrate(&mut Stages::<N>::new(), &self.opts, sys, t0, t1, y, obs, sink, stats)
+        integrate(
+            &mut Stages::<N>::new(),
+            &self.opts,
+            sys,
+            t0,
+            t1,
+            y,
+            obs,
+            sink,
+            warm,
+            stats,
+        )
     }
 }
 
@@ -260,6 +272,7 @@ mod tests {
                     &mut y,
                     &obs,
                     &mut ObservationFn(&mut |t, y| worst_dense = worst_dense.max((y[0] - t.cos()).abs())),
+                    &mut WarmStart::cold(),
                     &mut stats,
                 )
                 .unwrap();

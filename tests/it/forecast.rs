@@ -374,15 +374,15 @@ fn degenerate_histories_are_handled() {
     assert!(h[0].below_detection && h[0].cells_per_ul == 50.0);
 }
 
-/// Simulation-based calibration at CI size: 40 virtual patients, labs at months 1–12, CD4 and ALC held back at
+/// Simulation-based calibration at CI size: 80 virtual patients, labs at months 1–12, CD4 and ALC held back at
 /// day 730. The 50 % and 90 % intervals must cover the truth within 2.5 binomial standard errors of 50 % and 90 %
-/// (±20 and ±12 points at this size); the full study (`lymphosim forecast-coverage --patients 300`) is in
+/// (±14 and ±8.4 points at this size); the full study (`lymphosim forecast-coverage --patients 300`) is in
 /// docs/forecast.md.
 #[test]
 fn the_forecast_intervals_cover_the_truth_as_often_as_they_say() {
     use lymphosim::forecast::coverage::{coverage_study, CoverageSpec, CHECKED};
     let spec = CoverageSpec {
-        patients: 40,
+        patients: 80,
         draws: 60,
         ..CoverageSpec::default()
     };
