@@ -63,8 +63,9 @@ fn edges() -> &'static [f64; DECADES * PER_DECADE + 1] {
 }
 
 impl LogHistogram {
-    /// The bin of `v`, without a logarithm: a first guess from the binary exponent and mantissa (a linear
-    /// `log2`, within 0.09 of it, so within two bins), corrected against the bin edges.
+    /// The bin of `v`, without a logarithm: a first guess from the binary exponent and a cubic in the mantissa
+    /// (`log2(1 + m)` to within 0.0013, a fiftieth of a bin), so the guess is the bin or one of its neighbours,
+    /// and one comparison with each of its edges settles it — without a loop or a hard-to-predict branch.
     fn bin(v: f64) -> usize {
         if v.is_nan() || v < LOG_MIN {
             return 0; // below range, or NaN
@@ -76,17 +77,15 @@ impl LogHistogram {
         }
         let bits = v.to_bits();
         let exponent = ((bits >> 52) & 0x7ff) as f64 - 1023.0;
-        let mantissa = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000) - 1.0;
-        // 50 bins per decade: k ≈ 50 · (log10 v + 1) = 50 · (log10(2) · log2 v + 1).
-        let guess = PER_DECADE as f64 * (std::f64::consts::LOG10_2 * (exponent + mantissa) + 1.0);
-        let mut k = (guess.max(0.0) as usize).min(last - 1);
-        while k > 0 && v < e[k] {
-            k -= 1;
-        }
-        while k + 1 < last && v >= e[k + 1] {
-            k += 1;
-        }
-        1 + k
+        let m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000) - 1.0;
+        let log2_mantissa =
+            m * (1.423_490_241_072_171_3 + m * (-0.587_753_466_195_648_6 + m * 0.165_576_077_560_078_2));
+        // 50 bins per decade: k = 50 · log10(v / 0.1) = 50 · (log10(2) · log2 v + 1).
+        let guess = PER_DECADE as f64 * (std::f64::consts::LOG10_2 * (exponent + log2_mantissa) + 1.0);
+        // v ≥ 0.1 = e[0] and v < e[last] here, so both edge reads stay in the table and k stays in 0 … last − 1.
+        let k = (guess.max(0.0) as usize).min(last - 1);
+        let k = k - (v < e[k]) as usize;
+        1 + k + (v >= e[k + 1]) as usize
     }
 
     /// Adds one value.

@@ -75,10 +75,14 @@ pub enum StepControl {
     },
 }
 
+/// `ln(1e-4)`: the PI controller's floor on the remembered error norm (Hairer's DOPRI5).
+const LN_ERR_FLOOR: f64 = -9.210_340_371_976_182;
+
 /// The controller's memory within one segment.
 struct Controller {
     control: StepControl,
-    err_old: f64,
+    /// `ln` of the previous accepted step's error norm (PI control), at least [`LN_ERR_FLOOR`].
+    ln_err_old: f64,
     h_acc: f64,
     err_acc: f64,
     accepted: u64,
@@ -89,7 +93,7 @@ impl Controller {
     fn new(control: StepControl) -> Self {
         Controller {
             control,
-            err_old: 1e-4,
+            ln_err_old: LN_ERR_FLOOR,
             h_acc: 0.0,
             err_acc: 1e-2,
             accepted: 0,
@@ -108,10 +112,12 @@ impl Controller {
                 min_ratio,
                 max_ratio,
             } => {
-                let fac11 = err.powf(exponent - beta * 0.75);
-                let fac = (fac11 / self.err_old.powf(beta) / safety).clamp(1.0 / max_ratio, 1.0 / min_ratio);
-                self.err_old = err.max(1e-4);
-                h / fac
+                // err^(1/q − 0.75β) / err_old^β with one logarithm and one exponential (two powf were 4 % of a
+                // cohort run); err_old is kept as its logarithm.
+                let ln_err = err.ln();
+                let fac = ((exponent - beta * 0.75) * ln_err - beta * self.ln_err_old).exp() / safety;
+                self.ln_err_old = ln_err.max(LN_ERR_FLOOR);
+                h / fac.clamp(1.0 / max_ratio, 1.0 / min_ratio)
             }
             StepControl::Predictive {
                 exponent,
