@@ -235,6 +235,8 @@ pub(super) fn calibrate(a: &CalibrateArgs) -> anyhow::Result<()> {
                     | "setpoint_rate"
                     | "nk_marrow_coupling"
                     | "variability.setpoint_cv"
+                    | "setpoint_ratio_cd8"
+                    | "variability.setpoint_cd8_cv"
             ),
         }
     };

@@ -79,13 +79,10 @@ impl Model {
         let fl = &k.floor;
 
         let psi = p.memory_niche_share;
-        let target = self.setpoint_target(c[cell::S]);
+        let [target4, target8] = self.setpoint_targets(c[cell::S]);
         // d target / dS (0 in v1/v2).
-        let dtarget = if p.setpoint_shift == 1.0 {
-            0.0
-        } else {
-            p.setpoint_shift - 1.0
-        };
+        let [s4, s8] = self.setpoint_shifts();
+        let slope = |s: f64| if s == 1.0 { 0.0 } else { s - 1.0 };
         let t_rows = [
             (
                 cell::N4,
@@ -98,6 +95,8 @@ impl Model {
                 p.death_memory_cd4,
                 p.clad_kill_m4,
                 k.niche4,
+                target4,
+                slope(s4),
             ),
             (
                 cell::N8,
@@ -110,9 +109,11 @@ impl Model {
                 p.death_memory_cd8,
                 p.clad_kill_m8,
                 k.niche8,
+                target8,
+                slope(s8),
             ),
         ];
-        for (n, m, prolif_n, loss_n, kill_n, activation, prolif_m, death_m, kill_m, niche0) in t_rows {
+        for (n, m, prolif_n, loss_n, kill_n, activation, prolif_m, death_m, kill_m, niche0, target, dtarget) in t_rows {
             jac[n][n] = prolif_n * lip_slope(homeostasis_slope(c[n] / b[n], p.kappa_naive, p.hill_naive))
                 - loss_n
                 - ka_t * step_above(c[n], fl[n])
@@ -156,7 +157,7 @@ impl Model {
             }
         }
         jac[cell::F][cell::F] = -p.feedback_rate;
-        if p.setpoint_shift != 1.0 {
+        if self.setpoint_moves() {
             let (f, sp) = (c[cell::F], c[cell::S]);
             jac[cell::S][cell::F] = if f > 1.0 { p.setpoint_rate * (1.0 - sp) } else { 0.0 };
             jac[cell::S][cell::S] = -p.setpoint_rate * (f - 1.0).max(0.0);
@@ -179,10 +180,10 @@ impl Model {
             let dg = -ip / (1.0 + ip * r).powi(2);
             let k = &self.k;
             let b = &k.baseline;
-            let target = self.setpoint_target(c[cell::S]);
+            let [target4, target8] = self.setpoint_targets(c[cell::S]);
             let psi = p.memory_niche_share;
-            let x4 = super::memory_signal(c[cell::M4], c[cell::N4], k.niche4, psi, target);
-            let x8 = super::memory_signal(c[cell::M8], c[cell::N8], k.niche8, psi, target);
+            let x4 = super::memory_signal(c[cell::M4], c[cell::N4], k.niche4, psi, target4);
+            let x8 = super::memory_signal(c[cell::M8], c[cell::N8], k.niche8, psi, target8);
             let naive = |n: usize| c[n] / b[n];
             for (i, prolif, x, kappa, hill) in [
                 (cell::N4, k.prolif_n4, naive(cell::N4), p.kappa_naive, p.hill_naive),
@@ -323,18 +324,21 @@ mod tests {
 
     #[test]
     fn full_jacobian_matches_central_differences() {
-        for (hill, inhibition, psi, shift) in [
-            (1.0, 0.0, 0.0, 1.0),
-            (2.0, 0.0, 0.0, 1.0),
-            (1.0, 3.0, 0.0, 1.0),
-            (1.0, 3.0, 0.6, 0.8),
-            (1.5, 0.0, 1.0, 1.3),
+        for (hill, inhibition, psi, shift, ratio8) in [
+            (1.0, 0.0, 0.0, 1.0, 1.0),
+            (2.0, 0.0, 0.0, 1.0, 1.0),
+            (1.0, 3.0, 0.0, 1.0, 1.0),
+            (1.0, 3.0, 0.6, 0.8, 1.0),
+            (1.5, 0.0, 1.0, 1.3, 1.0),
+            (1.0, 3.0, 0.6, 0.8, 1.6),
+            (1.0, 0.0, 0.6, 1.0, 0.7),
         ] {
             let mut p = crate::model::ModelParams::reference_v1();
             p.hill_memory = hill;
             p.clad_prolif_inhibition = inhibition;
             p.memory_niche_share = psi;
             p.setpoint_shift = shift;
+            p.setpoint_ratio_cd8 = ratio8;
             p.nk_marrow_coupling = psi / 2.0;
             let m = Model::new(p).unwrap();
             let y = depleted(&m);
@@ -355,6 +359,7 @@ mod tests {
         p.clad_prolif_inhibition = 2.5;
         p.memory_niche_share = 0.7;
         p.setpoint_shift = 0.85;
+        p.setpoint_ratio_cd8 = 1.4;
         let m = Model::new(p).unwrap();
         let y = depleted(&m);
         let (d, c) = state::split(&y);

@@ -253,7 +253,7 @@ impl Model {
             p.death_nk,
             p.feedback_rate,
             // Model v3: the set point's fastest movement, at the largest lymphopenia signal.
-            if p.setpoint_shift == 1.0 {
+            if !self.setpoint_moves() {
                 0.0
             } else {
                 p.setpoint_rate * (p.feedback_max.powf(p.feedback_exponent) - 1.0)
@@ -342,7 +342,7 @@ impl Model {
         let nk = c[cell::NK];
         let f = c[cell::F];
         let psi = p.memory_niche_share;
-        let target = self.setpoint_target(c[cell::S]);
+        let [target4, target8] = self.setpoint_targets(c[cell::S]);
 
         dc[cell::N4] = k.theta4
             + k.prolif_n4 * lip(homeostasis(n4 * k.inv_baseline_n4, p.kappa_naive, p.hill_naive)) * n4
@@ -352,7 +352,7 @@ impl Model {
         dc[cell::M4] = p.activation_cd4 * n4
             + k.prolif_m4
                 * lip(homeostasis(
-                    memory_signal(m4, n4, k.niche4, psi, target),
+                    memory_signal(m4, n4, k.niche4, psi, target4),
                     p.kappa_memory,
                     p.hill_memory,
                 ))
@@ -368,7 +368,7 @@ impl Model {
         dc[cell::M8] = p.activation_cd8 * n8
             + k.prolif_m8
                 * lip(homeostasis(
-                    memory_signal(m8, n8, k.niche8, psi, target),
+                    memory_signal(m8, n8, k.niche8, psi, target8),
                     p.kappa_memory,
                     p.hill_memory,
                 ))
@@ -405,22 +405,33 @@ impl Model {
         };
         dc[cell::F] = p.feedback_rate * (signal - f);
         // Model v3: the set point moves while the lymphopenia signal is above baseline; in v1/v2 it never moves.
-        dc[cell::S] = if p.setpoint_shift == 1.0 {
+        dc[cell::S] = if !self.setpoint_moves() {
             0.0
         } else {
             p.setpoint_rate * (f - 1.0).max(0.0) * (1.0 - c[cell::S])
         };
     }
 
-    /// Model v3: the memory set point reached at progress `s_state` (`1 + (s − 1)·S`; exactly 1 in v1/v2).
+    /// Model v3: the memory set points of CD4 and CD8 reached at progress `s_state`: `1 + (s − 1)·S` and
+    /// `1 + (s·r8 − 1)·S` (exactly 1 in v1/v2).
     #[inline]
-    pub(crate) fn setpoint_target(&self, s_state: f64) -> f64 {
-        let s = self.params.setpoint_shift;
-        if s == 1.0 {
-            1.0
-        } else {
-            1.0 + (s - 1.0) * s_state
-        }
+    pub(crate) fn setpoint_targets(&self, s_state: f64) -> [f64; 2] {
+        let [s4, s8] = self.setpoint_shifts();
+        let at = |s: f64| if s == 1.0 { 1.0 } else { 1.0 + (s - 1.0) * s_state };
+        [at(s4), at(s8)]
+    }
+
+    /// Model v3: the post-depletion set points of CD4 and CD8 memory relative to baseline, `s` and `s·r8`.
+    #[inline]
+    pub(crate) fn setpoint_shifts(&self) -> [f64; 2] {
+        let p = &self.params;
+        [p.setpoint_shift, p.setpoint_shift * p.setpoint_ratio_cd8]
+    }
+
+    /// Whether a set point can move at all (model v3 with `s ≠ 1` or `s·r8 ≠ 1`); if not, `S` stays 0.
+    #[inline]
+    pub(crate) fn setpoint_moves(&self) -> bool {
+        self.setpoint_shifts() != [1.0, 1.0]
     }
 
     /// Right-hand side of the full 17-state model.

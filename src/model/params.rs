@@ -350,6 +350,14 @@ model_params! {
     /// (dS/dt = kS · (F − 1)₊ · (1 − S)). [v3, assumption: a deep depletion (F ≈ 2) moves it within weeks;
     /// unused when `setpoint_shift` is 1].
     setpoint_rate: "kS", "1/day", "[v3, assumption] unused when s = 1", Positive = 0.05;
+    /// Model v3: the CD8 memory set point after a lymphopenia relative to the CD4 one, `r8`: the CD8 pool's set
+    /// point moves to `s·r8`. The typical patient's is 1 (both pools move alike); it varies between patients
+    /// (`variability.setpoint_cd8_cv`), because CD8 counts vary more between people than CD4 counts, before
+    /// treatment and a year after alemtuzumab (calibration rows A26–A29: between-patient CV about 0.44 for CD4
+    /// and 0.64 for CD8 at month 12), in line with CD8 memory expansions that differ from person to person
+    /// (for instance with CMV: Klenerman and Oxenius, Nat Rev Immunol 2016;16:367). [v3, data: A26–A29;
+    /// lit qualitative; 1 keeps the pools together].
+    setpoint_ratio_cd8: "r8", "1", "[v3, data A26-A29; spread fit] 1: CD8 moves as CD4", Positive = 1.0;
     /// Model v3: share of NK-cell production that comes from the marrow precursor capacity `PB` that cladribine
     /// depletes, `cNK` (NK source × (1 − cNK + cNK·PB)); 0 in v1/v2 (NK output constant). [v3, lit qualitative:
     /// NK and B cells share common lymphoid progenitors in the marrow, and NK counts stay low for months after

@@ -138,6 +138,9 @@ pub struct Variability {
     /// Model v3: CV of the post-depletion memory T-cell set point `setpoint_shift` between patients (0 in v1/v2)
     /// \[v3, calibrated\].
     pub setpoint_cv: f64,
+    /// Model v3: CV of the CD8 set point relative to the CD4 one, `setpoint_ratio_cd8`, between patients (0: the
+    /// two pools' set points move together; 0 in v1/v2) \[v3, calibrated against A26–A29\].
+    pub setpoint_cd8_cv: f64,
 }
 
 impl Default for Variability {
@@ -157,13 +160,14 @@ impl Default for Variability {
             clad_sensitivity_cv: 0.40,
             clad_b_sensitivity_cv: 0.40,
             setpoint_cv: 0.0,
+            setpoint_cd8_cv: 0.0,
         }
     }
 }
 
 impl Variability {
     /// Names of the scalar settings, as used in scenario files and parameter sets.
-    pub const NAMES: [&'static str; 13] = [
+    pub const NAMES: [&'static str; 14] = [
         "baseline_correlation",
         "naive_fraction_logit_sd",
         "clad_clearance_cv",
@@ -177,6 +181,7 @@ impl Variability {
         "clad_sensitivity_cv",
         "clad_b_sensitivity_cv",
         "setpoint_cv",
+        "setpoint_cd8_cv",
     ];
 
     fn slot(&mut self, name: &str) -> Option<&mut f64> {
@@ -194,6 +199,7 @@ impl Variability {
             "clad_sensitivity_cv" => &mut self.clad_sensitivity_cv,
             "clad_b_sensitivity_cv" => &mut self.clad_b_sensitivity_cv,
             "setpoint_cv" => &mut self.setpoint_cv,
+            "setpoint_cd8_cv" => &mut self.setpoint_cd8_cv,
             _ => return None,
         })
     }
@@ -216,7 +222,7 @@ impl Variability {
 }
 
 /// Number of random effects.
-const N_ETA: usize = 19;
+const N_ETA: usize = 20;
 // Positions of the random effects.
 const E_BASE: usize = 0; // 5 baselines
 const E_NAIVE: usize = 5; // 3 naive fractions
@@ -232,6 +238,8 @@ const E_CLAD_SENS: usize = 16;
 const E_CLAD_B: usize = 17;
 // The last effect was reserved when the vector was laid out, so that adding it did not shift existing streams.
 const E_SETPOINT: usize = 18;
+// Drawn after every other (the patient's last draw), so adding it left the earlier effects' values as they were.
+const E_SETPOINT_CD8: usize = 19;
 
 /// A population: typical parameters, covariates and variability.
 #[derive(Debug, Clone)]
@@ -421,6 +429,7 @@ impl PopulationModel {
             ("variability.clad_sensitivity_cv", v.clad_sensitivity_cv),
             ("variability.clad_b_sensitivity_cv", v.clad_b_sensitivity_cv),
             ("variability.setpoint_cv", v.setpoint_cv),
+            ("variability.setpoint_cd8_cv", v.setpoint_cd8_cv),
         ] {
             cv_ok(f, x)?;
         }
@@ -464,6 +473,7 @@ impl PopulationModel {
         scale[E_CLAD_SENS] = log_sd(v.clad_sensitivity_cv);
         scale[E_CLAD_B] = log_sd(v.clad_b_sensitivity_cv);
         scale[E_SETPOINT] = log_sd(v.setpoint_cv);
+        scale[E_SETPOINT_CD8] = log_sd(v.setpoint_cd8_cv);
         let chol = DMatrix::from_diagonal(&DVector::from_vec(scale)) * l;
         Ok(PopulationModel {
             typical,
@@ -523,6 +533,7 @@ impl PopulationModel {
         "cladribine_sensitivity",
         "cladribine_b_sensitivity",
         "post_depletion_setpoint",
+        "post_depletion_setpoint_cd8",
     ];
 
     /// Draws patient `id` from `rng` (which should be that patient's own stream): covariates, then
@@ -600,6 +611,7 @@ impl PopulationModel {
         p.clad_kill_bm = t.clad_kill_bm * sb;
         p.clad_kill_pb = t.clad_kill_pb * sb;
         p.setpoint_shift = t.setpoint_shift * e(E_SETPOINT);
+        p.setpoint_ratio_cd8 = t.setpoint_ratio_cd8 * e(E_SETPOINT_CD8);
         Patient {
             id,
             age_years: age,

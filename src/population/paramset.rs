@@ -135,8 +135,9 @@ struct RawSet {
 /// Model variants: `v1` is the reference model; `v2` adds the impairment signal `R` that suppresses
 /// lymphopenia-induced T-cell proliferation after cladribine (`clad_prolif_inhibition`, which must be 0 in v1,
 /// and `clad_kr_per_day`); `v3` adds the memory T cells' shared niche (`memory_niche_share`) and their set point
-/// that moves after a lymphopenia (`setpoint_shift`, `setpoint_rate`, `variability.setpoint_cv`) and NK output from
-/// the marrow precursors (`nk_marrow_coupling`), which must be 0, 1, 0 and 0 in v1 and v2.
+/// that moves after a lymphopenia (`setpoint_shift`, `setpoint_rate`, `variability.setpoint_cv`; CD8's relative to
+/// CD4's, `setpoint_ratio_cd8` and `variability.setpoint_cd8_cv`) and NK output from the marrow precursors
+/// (`nk_marrow_coupling`), which must be 0, 1, 0, 1, 0 and 0 in v1 and v2.
 pub const MODELS: [&str; 3] = ["v1", "v2", "v3"];
 
 /// First guess of `clad_prolif_inhibition` when a fit turns a v1 set into v2.
@@ -150,7 +151,7 @@ pub const V3_FIRST_GUESS: (f64, f64, f64) = (0.5, 0.9, 0.2);
 pub const V3_FIRST_GUESS_NK_COUPLING: f64 = 0.5;
 
 /// The quantities that belong to a later model variant and must keep their neutral values in an earlier one.
-fn variant_quantities(typical: &ModelParams, variability: &Variability) -> [(&'static str, f64, f64, &'static str); 5] {
+fn variant_quantities(typical: &ModelParams, variability: &Variability) -> [(&'static str, f64, f64, &'static str); 7] {
     [
         ("parameters.nk_marrow_coupling", typical.nk_marrow_coupling, 0.0, "v3"),
         (
@@ -162,6 +163,8 @@ fn variant_quantities(typical: &ModelParams, variability: &Variability) -> [(&'s
         ("parameters.memory_niche_share", typical.memory_niche_share, 0.0, "v3"),
         ("parameters.setpoint_shift", typical.setpoint_shift, 1.0, "v3"),
         ("variability.setpoint_cv", variability.setpoint_cv, 0.0, "v3"),
+        ("parameters.setpoint_ratio_cd8", typical.setpoint_ratio_cd8, 1.0, "v3"),
+        ("variability.setpoint_cd8_cv", variability.setpoint_cd8_cv, 0.0, "v3"),
     ]
 }
 
