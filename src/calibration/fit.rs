@@ -221,6 +221,18 @@ impl FitParam {
         }
     }
 
+    /// The largest value the quantity admits (its constraint's ceiling; a variability setting's is
+    /// [`crate::population::MAX_CV`]).
+    pub fn ceiling(&self) -> f64 {
+        match self {
+            FitParam::Typical(n) => ModelParams::SPECS
+                .iter()
+                .find(|s| s.name == n.as_str())
+                .map_or(f64::INFINITY, |s| s.constraint.search_ceiling()),
+            FitParam::Variability(_) => crate::population::MAX_CV,
+        }
+    }
+
     /// Sets the value in `set` (not validated).
     pub fn set(&self, set: &mut ParamSet, v: f64) {
         match self {

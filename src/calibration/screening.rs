@@ -75,10 +75,17 @@ fn endpoints(spec: &ScreeningSpec, set: &ParamSet) -> Result<[f64; 3]> {
     Ok([s.p_grade_ge3.value, s.p_cd4_below_200.value, nadir])
 }
 
+/// The quantity's screened interval `[value / range, min(value · range, its ceiling)]`: a fraction (the niche
+/// share, say) cannot be doubled past 1, so its upper end stops at its bound and its range is shorter.
+fn interval(spec: &ScreeningSpec, p: &FitParam, value: f64) -> (f64, f64) {
+    (value / spec.range, (value * spec.range).min(p.ceiling()))
+}
+
 fn at(spec: &ScreeningSpec, base: &ParamSet, values: &[f64], u: &[f64]) -> ParamSet {
     let mut set = base.clone();
     for ((p, v), x) in spec.params.iter().zip(values).zip(u) {
-        p.set(&mut set, v * spec.range.powf(2.0 * x - 1.0));
+        let (lo, hi) = interval(spec, p, *v);
+        p.set(&mut set, lo * (hi / lo).powf(*x));
     }
     set
 }

@@ -150,7 +150,7 @@ struct CalibrateArgs {
 
 #[derive(Debug, Args)]
 struct SensitivityArgs {
-    /// Quantities to screen, comma-separated (default: the parameter set's fitted list).
+    /// Quantities to screen, comma-separated (default: every quantity the parameter set's history fitted).
     #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
     fit: Vec<String>,
     /// Parameter set around which to screen (default: the shipped calibrated v3 set; `v2`; `v1`; `reference`; a file).
@@ -250,7 +250,7 @@ struct ForecastCoverageArgs {
 
 #[derive(Debug, Args)]
 struct IdentifiabilityArgs {
-    /// Quantities, comma-separated (default: the parameter set's fitted list).
+    /// Quantities, comma-separated (default: every quantity the parameter set's history fitted).
     #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
     fit: Vec<String>,
     /// Parameter set (default: the shipped calibrated set; `v1`; `reference`; a file).

@@ -240,6 +240,15 @@ pub(super) fn calibrate(a: &CalibrateArgs) -> anyhow::Result<()> {
             ),
         }
     };
+    // A between-patient spread switched off (0) cannot start a fit on the log scale: it starts at the same first
+    // guess as the v3 set point's spread (V3_FIRST_GUESS), and the run says so.
+    let first_cv = lymphosim::population::paramset::V3_FIRST_GUESS.2;
+    for f in &fit {
+        if matches!(f, FitParam::Variability(_)) && f.get(&start) == 0.0 {
+            eprintln!("--fit: {} is 0 in the start set; it starts at {first_cv}", f.name());
+            f.set(&mut start, first_cv);
+        }
+    }
     for from in ["v2", "v3"] {
         if start.model.as_str() < from {
             if let Some(f) = fit.iter().find(|f| later(f, from)) {
@@ -301,6 +310,12 @@ pub(super) fn calibrate(a: &CalibrateArgs) -> anyhow::Result<()> {
         patients: a.patients,
         command: std::env::args().skip(1).collect::<Vec<_>>().join(" "),
         fitted: fit.iter().map(|f| f.name()).collect(),
+        fitted_before: start
+            .provenance
+            .all_fitted()
+            .into_iter()
+            .filter(|n| fit.iter().all(|f| f.name() != *n))
+            .collect(),
         loss_initial: r.loss_initial,
         loss_final: r.loss_final,
     };
@@ -330,7 +345,7 @@ pub(super) fn sensitivity(a: &SensitivityArgs) -> anyhow::Result<()> {
     use lymphosim::calibration::screening::{morris, ScreeningSpec, ENDPOINTS};
     let set = super::load_params(a.params.as_deref())?;
     let names: Vec<String> = if a.fit.is_empty() {
-        set.provenance.fitted.clone()
+        set.provenance.all_fitted()
     } else {
         a.fit.clone()
     };
@@ -387,7 +402,7 @@ pub(super) fn identifiability(a: &IdentifiabilityArgs) -> anyhow::Result<()> {
     use lymphosim::calibration::uncertainty::{laplace, CurvatureSpec};
     let mut set = super::load_params(a.params.as_deref())?;
     let names: Vec<String> = if a.fit.is_empty() {
-        set.provenance.fitted.clone()
+        set.provenance.all_fitted()
     } else {
         a.fit.clone()
     };

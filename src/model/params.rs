@@ -83,6 +83,17 @@ impl Constraint {
             }
     }
 
+    /// The largest value a search may try (`f64::INFINITY` when unbounded above): 1 for a fraction that admits
+    /// 1, 0.99 for one that excludes it.
+    pub fn search_ceiling(self) -> f64 {
+        match self {
+            Constraint::Fraction => 1.0,
+            Constraint::OpenFraction | Constraint::FloorFraction => 0.99,
+            Constraint::CellCount => MAX_CELLS_PER_UL,
+            _ => f64::INFINITY,
+        }
+    }
+
     /// The constraint in words, for error messages.
     pub fn describe(self) -> &'static str {
         match self {

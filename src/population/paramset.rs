@@ -49,10 +49,28 @@ pub struct Provenance {
     pub command: String,
     /// The fitted names (`variability.` prefix for variability settings).
     pub fitted: Vec<String>,
+    /// Quantities fitted by earlier commands of the set's history (the start set's fitted ones) and held at their
+    /// values by this command; empty when the command fitted from a set nobody fitted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fitted_before: Vec<String>,
     /// Loss before fitting.
     pub loss_initial: f64,
     /// Loss after fitting.
     pub loss_final: f64,
+}
+
+impl Provenance {
+    /// Every quantity the data set in this set: those fitted earlier, then those this command fitted.
+    pub fn all_fitted(&self) -> Vec<String> {
+        let mut all: Vec<String> = self
+            .fitted_before
+            .iter()
+            .filter(|n| !self.fitted.contains(n))
+            .cloned()
+            .collect();
+        all.extend(self.fitted.iter().cloned());
+        all
+    }
 }
 
 /// How uncertain a set's fitted quantities are: an approximate posterior, log-normal around the set's values, from

@@ -253,11 +253,10 @@ fn the_validation_table_is_kept_apart_and_its_misses_are_explained() {
     validation_misses_are(
         &ParamSet::shipped(),
         &[
-            ("V1", "ALC back at the LLN after one course in 5.7 months vs 12.7: this progressive-MS series recovered about twice as slowly as the model, which is fitted to the label regimen's trial cohorts (its dose may also differ)"),
+            ("V1", "ALC back at the LLN after one course in 5.6 months vs 12.7: this progressive-MS series recovered about twice as slowly as the model, which is fitted to the label regimen's trial cohorts (its dose may also differ)"),
             ("V2", "B cells back at the LLN in 2.4 months vs 7.1: the same series; the calibration rows (A17, A24) want B cells back early"),
-            ("V3", "CD8 back at the LLN in 8.4 months vs 20"),
+            ("V3", "CD8 back at the LLN in 7.5 months vs 20"),
             ("V4", "CD4 back at the LLN in 19 months vs 35"),
-            ("V5", "13.6 % of patients back at baseline CD8 within 10 years vs 30 % (15-45 %): the set point's spread is one for CD4 and CD8"),
             ("V7", "B cells back at the LLN in 2.4 months vs a mean of 6"),
             ("V10", "real-world grades a month after alemtuzumab: grade 2 in 4.9 % vs 13.5 % (largest deviation 0.086 vs 0.08)"),
         ],
@@ -307,6 +306,15 @@ fn screening_finds_what_the_answer_depends_on_and_not_what_it_does_not() {
         .unwrap_err()
         .to_string()
         .contains("range"));
+    // A fraction whose doubled value would pass 1 (the niche share, 0.67 in the shipped set) is screened up to its
+    // bound, not rejected mid-design (the default screen of every fitted quantity failed on it once).
+    let bounded = ScreeningSpec {
+        params: vec![FitParam::parse("memory_niche_share").unwrap()],
+        trajectories: 4,
+        ..spec.clone()
+    };
+    let e = morris(&bounded, &ParamSet::shipped()).unwrap();
+    assert!(e[0].mu_star.iter().all(|m| m.is_finite()), "{:?}", e[0]);
 }
 
 /// The Laplace posterior: a quantity no target depends on keeps exactly its prior spread (the thymus's decline with
