@@ -48,7 +48,7 @@ K_NAMES = [
     "b_n4", "b_n8", "kappa_n", "hill_n", "kappa_m", "hill_m", "psi", "sshift", "srate",
     "a4", "a8", "dm4", "dm8", "kp", "gain", "ab", "dbm", "dnk", "cnk", "kf", "gamma", "fmax",
     "kill_n4", "kill_m4", "kill_n8", "kill_m8", "kill_pb", "kill_bn", "kill_bm", "kill_nk",
-    "fl_n4", "fl_m4", "fl_n8", "fl_m8", "fl_bn", "fl_bm", "fl_nk", "alc_scale",
+    "fl_n4", "fl_m4", "fl_n8", "fl_m8", "fl_bn", "fl_bm", "fl_nk", "alc_scale", "sshift8",
     "rate",  # the alemtuzumab infusion rate of the current segment (mg/day); must stay last
 ]
 KI = {n: i for i, n in enumerate(K_NAMES)}
@@ -84,6 +84,7 @@ def constants(p):
         l0=n4 + m4 + n8 + m8 + bn + bm, b_n4=n4, b_n8=n8,
         kappa_n=p["kappa_naive"], hill_n=p["hill_naive"], kappa_m=p["kappa_memory"], hill_m=p["hill_memory"],
         psi=psi, sshift=p["setpoint_shift"], srate=p["setpoint_rate"],
+        sshift8=p["setpoint_shift"] * p.get("setpoint_ratio_cd8", 1.0),
         a4=p["activation_cd4"], a8=p["activation_cd8"], dm4=p["death_memory_cd4"], dm8=p["death_memory_cd8"],
         kp=p["precursor_recovery"], gain=p["feedback_gain"], ab=p["activation_b"], dbm=p["death_memory_b"],
         dnk=p["death_nk"], cnk=p["nk_marrow_coupling"], kf=p["feedback_rate"], gamma=p["feedback_exponent"],
@@ -102,7 +103,7 @@ def constants(p):
 
 def rhs_into(y, dy, k):
     """dy = f(y) for the full model (src/model/mod.rs: drug_rhs and cell_rhs)."""
-    rate = k[71]
+    rate = k[72]
     dy[AA] = rate - k[0] * y[AA]
     dy[G] = -k[1] * y[G]
     dy[C1] = k[1] * y[G] - (k[2] + k[3]) * y[C1] + k[4] * y[C2]
@@ -118,6 +119,7 @@ def rhs_into(y, dy, k):
     imp = max(y[R], 0.0)
     n4, m4, n8, m8, pb, bn, bm, nk, f, s = y[N4], y[M4], y[N8], y[M8], y[PB], y[BN], y[BM], y[NK], y[F], y[S]
     target = 1.0 if k[40] == 1.0 else 1.0 + (k[40] - 1.0) * s
+    target8 = 1.0 if k[71] == 1.0 else 1.0 + (k[71] - 1.0) * s
 
     def hom(x, kappa, hill):
         xh = x if hill == 1.0 else max(x, 0.0) ** hill
@@ -130,7 +132,7 @@ def rhs_into(y, dy, k):
               - ka_t * max(m4 - k[64], 0.0) - k[56] * clad * m4)
     dy[N8] = (k[22] + k[23] * hom(n8 / k[34], k[35], k[36]) * n8 - k[24] * n8
               - ka_t * max(n8 - k[65], 0.0) - k[57] * clad * n8)
-    dy[M8] = (k[43] * n8 + k[25] * hom((m8 + k[39] * n8) / (target * k[31]), k[37], k[38]) * m8 - k[45] * m8
+    dy[M8] = (k[43] * n8 + k[25] * hom((m8 + k[39] * n8) / (target8 * k[31]), k[37], k[38]) * m8 - k[45] * m8
               - ka_t * max(m8 - k[66], 0.0) - k[58] * clad * m8)
     dy[PB] = k[46] * (1.0 - pb) - k[59] * clad * pb
     dy[BN] = k[26] * pb * (1.0 + k[47] * (f - 1.0)) - k[27] * bn - ka_b * max(bn - k[67], 0.0) - k[60] * clad * bn
@@ -140,11 +142,11 @@ def rhs_into(y, dy, k):
     tot = n4 + m4 + n8 + m8 + bn + bm
     ratio = min(k[32] / tot, k[54]) if tot > 0.0 else k[54]
     dy[F] = k[52] * (ratio ** k[53] - f)
-    dy[S] = 0.0 if k[40] == 1.0 else k[41] * max(f - 1.0, 0.0) * (1.0 - s)
+    dy[S] = 0.0 if k[40] == 1.0 and k[71] == 1.0 else k[41] * max(f - 1.0, 0.0) * (1.0 - s)
 
 
 def check_indices():
-    for name, i in [("rate", 71), ("fl_n4", 63), ("kill_n4", 55), ("b_n4", 33), ("psi", 39), ("sshift", 40),
+    for name, i in [("rate", 72), ("sshift8", 71), ("fl_n4", 63), ("kill_n4", 55), ("b_n4", 33), ("psi", 39), ("sshift", 40),
                     ("a4", 42), ("kp", 46), ("dnk", 50), ("kf", 52), ("fmax", 54), ("l0", 32), ("niche4", 30)]:
         assert KI[name] == i, (name, KI[name], i)
 
