@@ -221,15 +221,17 @@ impl FitParam {
         }
     }
 
-    /// The largest value the quantity admits (its constraint's ceiling; a variability setting's is
-    /// [`crate::population::MAX_CV`]).
-    pub fn ceiling(&self) -> f64 {
+    /// The range of values the quantity admits, `(floor, ceiling)`: its constraint's for a model parameter, `(0,
+    /// MAX_CV)` for a variability setting ([`crate::population::MAX_CV`]).
+    pub fn bounds(&self) -> (f64, f64) {
         match self {
             FitParam::Typical(n) => ModelParams::SPECS
                 .iter()
                 .find(|s| s.name == n.as_str())
-                .map_or(f64::INFINITY, |s| s.constraint.search_ceiling()),
-            FitParam::Variability(_) => crate::population::MAX_CV,
+                .map_or((0.0, f64::INFINITY), |s| {
+                    (s.constraint.search_floor(), s.constraint.search_ceiling())
+                }),
+            FitParam::Variability(_) => (0.0, crate::population::MAX_CV),
         }
     }
 

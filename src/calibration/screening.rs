@@ -75,10 +75,12 @@ fn endpoints(spec: &ScreeningSpec, set: &ParamSet) -> Result<[f64; 3]> {
     Ok([s.p_grade_ge3.value, s.p_cd4_below_200.value, nadir])
 }
 
-/// The quantity's screened interval `[value / range, min(value · range, its ceiling)]`: a fraction (the niche
-/// share, say) cannot be doubled past 1, so its upper end stops at its bound and its range is shorter.
+/// The quantity's screened interval `[value / range, value · range]` cut to the values it admits: a fraction
+/// (the niche share, say) cannot be doubled past 1, nor `feedback_max` halved below 1, so that end stops at the
+/// bound and the range is shorter.
 fn interval(spec: &ScreeningSpec, p: &FitParam, value: f64) -> (f64, f64) {
-    (value / spec.range, (value * spec.range).min(p.ceiling()))
+    let (floor, ceiling) = p.bounds();
+    ((value / spec.range).max(floor), (value * spec.range).min(ceiling))
 }
 
 fn at(spec: &ScreeningSpec, base: &ParamSet, values: &[f64], u: &[f64]) -> ParamSet {

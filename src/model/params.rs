@@ -83,6 +83,15 @@ impl Constraint {
             }
     }
 
+    /// The smallest value a search on the log scale may try: 1 for a quantity that must be at least 1, else 0
+    /// (a log-scale search never reaches 0 itself).
+    pub fn search_floor(self) -> f64 {
+        match self {
+            Constraint::AtLeastOne => 1.0,
+            _ => 0.0,
+        }
+    }
+
     /// The largest value a search may try (`f64::INFINITY` when unbounded above): 1 for a fraction that admits
     /// 1, 0.99 for one that excludes it.
     pub fn search_ceiling(self) -> f64 {
