@@ -23,11 +23,11 @@ use rayon::prelude::*;
 
 use crate::model::{Grade, Model, ModelParams, ParamId};
 use crate::outcome::{self, Counts, OutcomeConfig, OutcomeTracker, PatientOutcome};
-use crate::population::rng::patient_rng;
+use crate::population::rng::{patient_rng, PatientRng};
 use crate::population::{Patient, PopulationModel};
 use crate::regimen::presets::{self, PresetOptions};
 use crate::regimen::{Regimen, RegimenError, Rules};
-use crate::simulate::{solve, Problem, SimOptions};
+use crate::simulate::{solve_batch, Problem, SimOptions};
 use summary::ArmAccumulator;
 
 pub use builder::{
@@ -290,6 +290,10 @@ pub fn band_days(spec: &CohortSpec) -> Vec<f64> {
 
 const BLOCK: u64 = 256;
 
+/// Patients prepared and solved together ([`solve_batch`]: four at a time in SIMD lanes). Bounds the memory of
+/// the outcome trackers waiting for their lane.
+const LANE_CHUNK: u64 = 32;
+
 /// Runs the patients of `shard`, in parallel on the current rayon pool. `progress` is called with the number of
 /// patients finished by each block.
 pub fn run_cohort(spec: &CohortSpec, shard: Shard, per_patient: bool, progress: &(dyn Fn(u64) + Sync)) -> CohortResult {
@@ -326,8 +330,11 @@ pub fn run_cohort(spec: &CohortSpec, shard: Shard, per_patient: bool, progress: 
         // Band values wait for the end of the block, laid out by band day, and are added day by day
         // (cache-friendly).
         let mut bands: Vec<Vec<Vec<(Counts, Grade)>>> = vec![vec![Vec::new(); n_bands]; spec.arms.len()];
-        for id in lo..hi {
-            run_patient(spec, id, &obs, per_patient, &mut acc, &mut bands);
+        let mut id = lo;
+        while id < hi {
+            let to = (id + LANE_CHUNK).min(hi);
+            run_patients(spec, id..to, &obs, per_patient, &mut acc, &mut bands);
+            id = to;
         }
         for (arm, by_day) in acc.arms.iter_mut().zip(&bands) {
             arm.add_bands(by_day);
@@ -346,71 +353,122 @@ pub fn run_cohort(spec: &CohortSpec, shard: Shard, per_patient: bool, progress: 
     result
 }
 
-/// Runs one patient on every arm into `acc`; each successful arm's band values go to `bands[arm][band day]`.
-fn run_patient(
+/// One patient-arm ready to solve: the patient's index in the chunk and the arm; its problem and its copy of
+/// the patient's stream are kept beside it.
+struct Job {
+    patient: usize,
+    arm: usize,
+}
+
+/// Records a failed patient-arm.
+fn record_failure(acc: &mut CohortResult, spec: &CohortSpec, arm: usize, patient: &Patient, error: String) {
+    acc.arms[arm].failed += 1;
+    acc.failures.push(Failure {
+        arm: spec.arms[arm].name.clone(),
+        id: patient.id,
+        error,
+        params: patient.params.clone(),
+    });
+}
+
+/// Runs the patients `ids` on every arm into `acc`: each patient-arm's problem is built, all of them are solved
+/// together ([`solve_batch`]), and each successful arm's band values go to `bands[arm][band day]`, in patient
+/// then arm order.
+fn run_patients(
     spec: &CohortSpec,
-    id: u64,
+    ids: std::ops::Range<u64>,
     obs: &Arc<[f64]>,
     per_patient: bool,
     acc: &mut CohortResult,
     bands: &mut [Vec<Vec<(Counts, Grade)>>],
 ) {
-    let mut rng = patient_rng(spec.seed, id);
-    let patient = spec.population.sample(id, &mut rng);
-    let model = match Model::new(patient.params.clone()) {
-        Ok(m) => Some(m),
+    let mut patients = Vec::with_capacity((ids.end - ids.start) as usize);
+    let mut jobs = Vec::new();
+    for id in ids {
+        let mut rng = patient_rng(spec.seed, id);
+        let patient = spec.population.sample(id, &mut rng);
+        let pi = patients.len();
+        prepare_patient(spec, &patient, pi, &rng, obs, per_patient, acc, &mut jobs);
+        patients.push(patient);
+    }
+    let (jobs, rest): (Vec<Job>, Vec<(Problem, PatientRng)>) = jobs.into_iter().map(|(j, p, r)| (j, (p, r))).unzip();
+    let (problems, mut rngs): (Vec<Problem>, Vec<PatientRng>) = rest.into_iter().unzip();
+    let mut trackers: Vec<OutcomeTracker> = problems
+        .iter()
+        .map(|p| OutcomeTracker::new(p.model(), &spec.outcomes, p.regimen()).with_bands(spec.band_step_days))
+        .collect();
+    let results = match solve_batch(&problems, &mut rngs, &mut trackers, &spec.sim) {
+        Ok(r) => r,
         Err(e) => {
-            for arm in &spec.arms {
-                acc.failures.push(Failure {
-                    arm: arm.name.clone(),
-                    id,
-                    error: e.to_string(),
-                    params: patient.params.clone(),
-                });
+            for job in &jobs {
+                record_failure(acc, spec, job.arm, &patients[job.patient], e.to_string());
             }
-            for a in acc.arms.iter_mut() {
-                a.failed += 1;
-            }
-            None
+            return;
         }
     };
-    let Some(base_model) = model else { return };
+    for ((job, tracker), result) in jobs.iter().zip(trackers).zip(results) {
+        let ai = job.arm;
+        match result {
+            Ok(_) => {
+                let mut outcome = tracker.finish();
+                acc.arms[ai].add_outcome(&outcome);
+                // The band values go to the accumulator at the end of the block, by band day; a per-patient row
+                // does not keep them.
+                for (day, v) in bands[ai].iter_mut().zip(std::mem::take(&mut outcome.bands)) {
+                    day.push(v);
+                }
+                if per_patient {
+                    acc.rows.push(PatientRow {
+                        arm: ai,
+                        patient: patients[job.patient].clone(),
+                        outcome: Some(outcome),
+                    });
+                }
+            }
+            Err(e) => record_failure(acc, spec, ai, &patients[job.patient], e.to_string()),
+        }
+    }
+}
+
+/// Builds one patient's problem on every arm (each with its own copy of the patient's stream) into `jobs`;
+/// a patient whose model or regimen cannot be built is recorded in `acc` as failed or excluded.
+#[allow(clippy::too_many_arguments)]
+fn prepare_patient(
+    spec: &CohortSpec,
+    patient: &Patient,
+    pi: usize,
+    rng: &PatientRng,
+    obs: &Arc<[f64]>,
+    per_patient: bool,
+    acc: &mut CohortResult,
+    jobs: &mut Vec<(Job, Problem, PatientRng)>,
+) {
+    let base_model = match Model::new(patient.params.clone()) {
+        Ok(m) => m,
+        Err(e) => {
+            for ai in 0..spec.arms.len() {
+                record_failure(acc, spec, ai, patient, e.to_string());
+            }
+            return;
+        }
+    };
     for (ai, arm) in spec.arms.iter().enumerate() {
-        let scaled;
         let model = if arm.param_factors.is_empty() {
-            &base_model
+            base_model.clone()
         } else {
             let mut p = patient.params.clone();
             for &(id, f) in &arm.param_factors {
                 p.set_value(id, p.value(id) * f);
             }
             match Model::new(p) {
-                Ok(m) => {
-                    scaled = m;
-                    &scaled
-                }
+                Ok(m) => m,
                 Err(e) => {
-                    acc.arms[ai].failed += 1;
-                    acc.failures.push(Failure {
-                        arm: arm.name.clone(),
-                        id,
-                        error: e.to_string(),
-                        params: patient.params.clone(),
-                    });
+                    record_failure(acc, spec, ai, patient, e.to_string());
                     continue;
                 }
             }
         };
-        let fail = |acc: &mut CohortResult, e: String| {
-            acc.arms[ai].failed += 1;
-            acc.failures.push(Failure {
-                arm: arm.name.clone(),
-                id,
-                error: e,
-                params: patient.params.clone(),
-            });
-        };
-        let regimen = match arm.regimen_for(&patient) {
+        let regimen = match arm.regimen_for(patient) {
             Ok(r) => r,
             Err(RegimenError::WeightBelowLabel { .. }) => {
                 acc.arms[ai].excluded += 1;
@@ -424,41 +482,16 @@ fn run_patient(
                 continue;
             }
             Err(e) => {
-                fail(acc, e.to_string());
+                record_failure(acc, spec, ai, patient, e.to_string());
                 continue;
             }
         };
-        let mut arm_rng = rng.clone();
-        let problem = Problem::new(model.clone(), regimen, spec.horizon_days)
+        let problem = Problem::new(model, regimen, spec.horizon_days)
             .and_then(|p| p.with_observation_grid(obs.clone()))
             .and_then(|p| p.with_lab_noise_cv(spec.noise_cv));
-        let problem = match problem {
-            Ok(p) => p,
-            Err(e) => {
-                fail(acc, e.to_string());
-                continue;
-            }
-        };
-        let mut tracker =
-            OutcomeTracker::new(problem.model(), &spec.outcomes, problem.regimen()).with_bands(spec.band_step_days);
-        match solve(&problem, &spec.sim, &mut arm_rng, &mut tracker) {
-            Ok(_) => {
-                let mut outcome = tracker.finish();
-                acc.arms[ai].add_outcome(&outcome);
-                // The band values go to the accumulator at the end of the block, by band day; a per-patient row
-                // does not keep them.
-                for (day, v) in bands[ai].iter_mut().zip(std::mem::take(&mut outcome.bands)) {
-                    day.push(v);
-                }
-                if per_patient {
-                    acc.rows.push(PatientRow {
-                        arm: ai,
-                        patient: patient.clone(),
-                        outcome: Some(outcome),
-                    });
-                }
-            }
-            Err(e) => fail(acc, e.to_string()),
+        match problem {
+            Ok(problem) => jobs.push((Job { patient: pi, arm: ai }, problem, rng.clone())),
+            Err(e) => record_failure(acc, spec, ai, patient, e.to_string()),
         }
     }
 }

@@ -12,12 +12,14 @@ mod count;
 mod grade;
 mod jacobian;
 mod params;
+pub mod rhs;
 pub mod state;
 
 pub use count::Count;
 pub use grade::{Grade, GradeScale, DEFAULT_LLN};
 pub use jacobian::{ExposurePartials, Matrix};
 pub use params::{Constraint, ModelParams, ParamError, ParamId, ParamSpec, MAX_CELLS_PER_UL};
+pub use rhs::{CellCoeffs, Real, Structure, LANES};
 
 use state::{cell, drug, CellState, DrugState, FullState};
 
@@ -96,6 +98,10 @@ pub(crate) struct Derived {
 pub struct Model {
     params: ModelParams,
     pub(crate) k: Derived,
+    /// What the cell right-hand side reads, gathered once (see [`CellCoeffs`]).
+    coeffs: CellCoeffs<f64>,
+    /// Which terms of the cell equations this model has.
+    structure: Structure,
 }
 
 /// Drug hazards at one exposure.
@@ -122,11 +128,6 @@ pub(crate) fn homeostasis(x: f64, kappa: f64, hill: f64) -> f64 {
 #[inline]
 pub(crate) fn memory_signal(m: f64, n: f64, niche0: f64, psi: f64, target: f64) -> f64 {
     (m + psi * n) / (target * niche0)
-}
-
-#[inline]
-fn above(x: f64, floor: f64) -> f64 {
-    (x - floor).max(0.0)
 }
 
 impl Model {
@@ -213,7 +214,77 @@ impl Model {
             cp_per_mg: 1000.0 / p.clad_v1_l,
             floor,
         };
-        Ok(Model { params, k })
+        let [setpoint4, setpoint8] = [p.setpoint_shift, p.setpoint_shift * p.setpoint_ratio_cd8];
+        let coeffs = CellCoeffs {
+            alem_kill_max: p.alem_kill_max,
+            alem_ec50: p.alem_ec50,
+            alem_susceptibility_t: p.alem_susceptibility_t,
+            alem_susceptibility_b: p.alem_susceptibility_b,
+            alem_susceptibility_nk: p.alem_susceptibility_nk,
+            clad_d50: p.clad_d50,
+            clad_prolif_inhibition: p.clad_prolif_inhibition,
+            kappa_naive: p.kappa_naive,
+            hill_naive: p.hill_naive,
+            kappa_memory: p.kappa_memory,
+            hill_memory: p.hill_memory,
+            memory_niche_share: p.memory_niche_share,
+            setpoint4,
+            setpoint8,
+            activation_cd4: p.activation_cd4,
+            death_memory_cd4: p.death_memory_cd4,
+            activation_cd8: p.activation_cd8,
+            death_memory_cd8: p.death_memory_cd8,
+            activation_b: p.activation_b,
+            death_memory_b: p.death_memory_b,
+            clad_kill_n4: p.clad_kill_n4,
+            clad_kill_m4: p.clad_kill_m4,
+            clad_kill_n8: p.clad_kill_n8,
+            clad_kill_m8: p.clad_kill_m8,
+            clad_kill_pb: p.clad_kill_pb,
+            clad_kill_bn: p.clad_kill_bn,
+            clad_kill_bm: p.clad_kill_bm,
+            clad_kill_nk: p.clad_kill_nk,
+            precursor_recovery: p.precursor_recovery,
+            feedback_gain: p.feedback_gain,
+            nk_marrow_coupling: p.nk_marrow_coupling,
+            death_nk: p.death_nk,
+            feedback_max: p.feedback_max,
+            feedback_exponent: p.feedback_exponent,
+            feedback_rate: p.feedback_rate,
+            setpoint_rate: p.setpoint_rate,
+            theta4: k.theta4,
+            prolif_n4: k.prolif_n4,
+            inv_baseline_n4: k.inv_baseline_n4,
+            loss_n4: k.loss_n4,
+            prolif_m4: k.prolif_m4,
+            niche4: k.niche4,
+            theta8: k.theta8,
+            prolif_n8: k.prolif_n8,
+            inv_baseline_n8: k.inv_baseline_n8,
+            loss_n8: k.loss_n8,
+            prolif_m8: k.prolif_m8,
+            niche8: k.niche8,
+            source_b: k.source_b,
+            loss_bn: k.loss_bn,
+            prolif_bm: k.prolif_bm,
+            source_nk: k.source_nk,
+            l0: k.l0,
+            floor: k.floor,
+        };
+        let structure = Structure {
+            inhibited: p.clad_prolif_inhibition != 0.0,
+            naive_hill_one: p.hill_naive == 1.0,
+            memory_hill_one: p.hill_memory == 1.0,
+            nk_coupled: p.nk_marrow_coupling != 0.0,
+            sqrt_feedback: p.feedback_exponent == 0.5,
+            setpoint_moves: [setpoint4, setpoint8] != [1.0, 1.0],
+        };
+        Ok(Model {
+            params,
+            k,
+            coeffs,
+            structure,
+        })
     }
 
     /// The typical patient of reference model v1.
@@ -296,120 +367,34 @@ impl Model {
     /// The drug hazards under exposure `e`: what the right-hand side and its Jacobian share.
     #[inline]
     pub(crate) fn hazards(&self, e: Exposure) -> Hazards {
-        let p = &self.params;
-        let ca = e.alemtuzumab_ug_per_ml.max(0.0);
-        let alem = p.alem_kill_max * ca / (p.alem_ec50 + ca);
-        let dmg = e.cladribine_damage.max(0.0);
+        let [alem_t, alem_b, alem_nk, clad] = rhs::hazards(&self.coeffs, e.alemtuzumab_ug_per_ml, e.cladribine_damage);
         Hazards {
-            alem_t: alem * p.alem_susceptibility_t,
-            alem_b: alem * p.alem_susceptibility_b,
-            alem_nk: alem * p.alem_susceptibility_nk,
-            clad: dmg / (p.clad_d50 + dmg),
+            alem_t,
+            alem_b,
+            alem_nk,
+            clad,
         }
+    }
+
+    /// What the cell right-hand side reads ([`CellCoeffs`]), and which of its terms this model has: what a SIMD
+    /// batch gathers lane by lane.
+    pub fn cell_coeffs(&self) -> (&CellCoeffs<f64>, Structure) {
+        (&self.coeffs, self.structure)
     }
 
     /// Right-hand side of the cell and feedback states (cells/µL/day; per day for `PB`, `F`) under the
     /// drug exposure `e`.
     #[inline]
     pub fn cell_rhs(&self, c: &CellState, e: Exposure, dc: &mut CellState) {
-        let p = &self.params;
-        let k = &self.k;
-
-        let Hazards {
-            alem_t: ka_t,
-            alem_b: ka_b,
-            alem_nk: ka_nk,
-            clad,
-        } = self.hazards(e);
-        // Model v2: the impairment signal suppresses the lymphopenia-induced (extra) part of T-cell
-        // proliferation, by one factor for all four T-cell pools. In v1 (IpC = 0) the homeostatic factor is used
-        // as it is.
-        let inhibited = p.clad_prolif_inhibition != 0.0;
-        let lip_scale = if inhibited {
-            1.0 / (1.0 + p.clad_prolif_inhibition * e.impairment.max(0.0))
-        } else {
-            1.0
-        };
-        let lip = |h: f64| if inhibited { 1.0 + (h - 1.0) * lip_scale } else { h };
-
-        let n4 = c[cell::N4];
-        let m4 = c[cell::M4];
-        let n8 = c[cell::N8];
-        let m8 = c[cell::M8];
-        let pb = c[cell::PB];
-        let bn = c[cell::BN];
-        let bm = c[cell::BM];
-        let nk = c[cell::NK];
-        let f = c[cell::F];
-        let psi = p.memory_niche_share;
-        let [target4, target8] = self.setpoint_targets(c[cell::S]);
-
-        dc[cell::N4] = k.theta4
-            + k.prolif_n4 * lip(homeostasis(n4 * k.inv_baseline_n4, p.kappa_naive, p.hill_naive)) * n4
-            - k.loss_n4 * n4
-            - ka_t * above(n4, k.floor[cell::N4])
-            - p.clad_kill_n4 * clad * n4;
-        dc[cell::M4] = p.activation_cd4 * n4
-            + k.prolif_m4
-                * lip(homeostasis(
-                    memory_signal(m4, n4, k.niche4, psi, target4),
-                    p.kappa_memory,
-                    p.hill_memory,
-                ))
-                * m4
-            - p.death_memory_cd4 * m4
-            - ka_t * above(m4, k.floor[cell::M4])
-            - p.clad_kill_m4 * clad * m4;
-        dc[cell::N8] = k.theta8
-            + k.prolif_n8 * lip(homeostasis(n8 * k.inv_baseline_n8, p.kappa_naive, p.hill_naive)) * n8
-            - k.loss_n8 * n8
-            - ka_t * above(n8, k.floor[cell::N8])
-            - p.clad_kill_n8 * clad * n8;
-        dc[cell::M8] = p.activation_cd8 * n8
-            + k.prolif_m8
-                * lip(homeostasis(
-                    memory_signal(m8, n8, k.niche8, psi, target8),
-                    p.kappa_memory,
-                    p.hill_memory,
-                ))
-                * m8
-            - p.death_memory_cd8 * m8
-            - ka_t * above(m8, k.floor[cell::M8])
-            - p.clad_kill_m8 * clad * m8;
-        dc[cell::PB] = p.precursor_recovery * (1.0 - pb) - p.clad_kill_pb * clad * pb;
-        dc[cell::BN] = k.source_b * pb * (1.0 + p.feedback_gain * (f - 1.0))
-            - k.loss_bn * bn
-            - ka_b * above(bn, k.floor[cell::BN])
-            - p.clad_kill_bn * clad * bn;
-        dc[cell::BM] = p.activation_b * bn + k.prolif_bm * bm
-            - p.death_memory_b * bm
-            - ka_b * above(bm, k.floor[cell::BM])
-            - p.clad_kill_bm * clad * bm;
-        // Model v3: part of NK output comes from the marrow precursors (cNK = 0 in v1/v2: constant output).
-        let nk_source = if p.nk_marrow_coupling == 0.0 {
-            k.source_nk
-        } else {
-            k.source_nk * (1.0 - p.nk_marrow_coupling + p.nk_marrow_coupling * pb)
-        };
-        dc[cell::NK] = nk_source - p.death_nk * nk - ka_nk * above(nk, k.floor[cell::NK]) - p.clad_kill_nk * clad * nk;
-        let l = n4 + m4 + n8 + m8 + bn + bm;
-        let ratio = if l > 0.0 {
-            (k.l0 / l).min(p.feedback_max)
-        } else {
-            p.feedback_max
-        };
-        let signal = if p.feedback_exponent == 0.5 {
-            ratio.sqrt()
-        } else {
-            ratio.powf(p.feedback_exponent)
-        };
-        dc[cell::F] = p.feedback_rate * (signal - f);
-        // Model v3: the set point moves while the lymphopenia signal is above baseline; in v1/v2 it never moves.
-        dc[cell::S] = if !self.setpoint_moves() {
-            0.0
-        } else {
-            p.setpoint_rate * (f - 1.0).max(0.0) * (1.0 - c[cell::S])
-        };
+        rhs::cell_rhs(
+            &self.coeffs,
+            self.structure,
+            c,
+            e.alemtuzumab_ug_per_ml,
+            e.cladribine_damage,
+            e.impairment,
+            dc,
+        );
     }
 
     /// Model v3: the memory set points of CD4 and CD8 reached at progress `s_state`: `1 + (s − 1)·S` and

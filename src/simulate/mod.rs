@@ -29,9 +29,11 @@ use std::sync::Arc;
 use crate::regimen::{DoseEvent, EventAction, Regimen};
 use crate::solver::{integrate_segment, Method, OdeSystem, Sink, SolverOptions, SolverStats, Step, WarmStart};
 
+pub mod lanes;
 mod observer;
 mod solve;
 
+pub use lanes::solve_batch;
 pub use observer::{CellStep, CourseFate, CourseRecord, Discard, ObserveFn, Observer, RunRecord, Trajectory};
 pub use solve::solve;
 
@@ -359,38 +361,77 @@ pub fn simulate(problem: &Problem, opts: &SimOptions) -> Result<Trajectory> {
 }
 
 /// A resumable simulation of one patient: advance it to a time, look at the state, decide what to dose next,
-/// advance again. This is what lab-gated rules need; [`solve`] drives it.
+/// advance again. This is what lab-gated rules need; [`solve`] drives it, and a batch of them runs in SIMD lanes
+/// ([`lanes`]).
 pub(crate) struct Simulator<'m> {
-    model: &'m Model,
-    propagator: Option<DrugPropagator>,
-    method: Method,
-    solver: SolverOptions,
+    pub(crate) model: &'m Model,
+    pub(crate) propagator: Option<&'m DrugPropagator>,
+    pub(crate) method: Method,
+    pub(crate) solver: SolverOptions,
     t: f64,
-    drugs: DrugState,
-    cells: CellState,
+    pub(crate) drugs: DrugState,
+    pub(crate) cells: CellState,
     rate: f64,
-    stats: SolverStats,
+    pub(crate) stats: SolverStats,
     /// The step carried from one segment to the next (cleared when an event makes the integrated state jump).
-    warm: WarmStart,
+    pub(crate) warm: WarmStart,
     observed_start: bool,
     /// Whether observations need the drug states (see [`Observer::observes_drugs`]).
     pub(crate) drugs_observed: bool,
 }
 
+/// One event-free stretch a [`Simulator`] integrates next ([`Simulator::next_segment`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Segment {
+    /// Start (day): the simulator's current time.
+    pub t0: f64,
+    /// End (day): the next event or the advance's stop.
+    pub t1: f64,
+    /// The observation days inside `(t0, t1]`, as indices into the observation list.
+    pub obs: std::ops::Range<usize>,
+}
+
+/// Where an advance stands: its stop and its cursors into the events and the observation days.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AdvanceCursor {
+    t_stop: f64,
+    oi: usize,
+    ei: usize,
+    first: usize,
+}
+
+impl AdvanceCursor {
+    /// The events applied so far by this advance.
+    pub(crate) fn consumed(&self) -> usize {
+        self.ei - self.first
+    }
+}
+
 impl<'m> Simulator<'m> {
-    /// An untreated patient at day 0.
-    pub fn new(model: &'m Model, opts: &SimOptions) -> Result<Self> {
+    /// The drug propagator a simulation with these options needs (exact PK: one per patient), or none.
+    pub fn propagator_for(model: &Model, opts: &SimOptions) -> Result<Option<DrugPropagator>> {
+        Ok(match opts.pk {
+            PkForm::Exact => Some(DrugPropagator::new(model)?),
+            PkForm::Ode => None,
+        })
+    }
+
+    /// An untreated patient at day 0. `propagator` is [`Simulator::propagator_for`]`(model, opts)`.
+    pub fn new(model: &'m Model, propagator: Option<&'m DrugPropagator>, opts: &SimOptions) -> Result<Self> {
         opts.solver.validate()?;
+        if propagator.is_some() != (opts.pk == PkForm::Exact) {
+            return Err(Error::invalid(
+                "pk",
+                opts.pk,
+                "the drug propagator must be given exactly when the PK is exact (internal error)",
+            ));
+        }
         let mut solver = opts.solver;
         if opts.method.is_explicit() {
             solver.max_step_days = solver
                 .max_step_days
                 .min(STABILITY_CAP / model.fastest_cell_turnover_per_day());
         }
-        let propagator = match opts.pk {
-            PkForm::Exact => Some(DrugPropagator::new(model)?),
-            PkForm::Ode => None,
-        };
         Ok(Simulator {
             model,
             propagator,
@@ -435,50 +476,13 @@ impl<'m> Simulator<'m> {
         obs: &[f64],
         observer: &mut O,
     ) -> Result<usize> {
-        if !(t_stop.is_finite() && t_stop >= self.t) {
-            return Err(Error::invalid(
-                "t_stop",
-                t_stop,
-                format!("must be a finite day >= the current day {}", self.t),
-            ));
-        }
+        let mut cursor = self.begin_advance(t_stop, events, obs, observer)?;
         let model = self.model;
-        let mut oi = obs.partition_point(|&o| o < self.t);
-        if !self.observed_start {
-            self.observed_start = true;
-            while oi < obs.len() && obs[oi] <= self.t {
-                observer.on_observation(obs[oi], &self.state());
-                oi += 1;
-            }
-        } else {
-            oi = obs.partition_point(|&o| o <= self.t);
-        }
-        let mut ei = events.partition_point(|e| e.day < self.t);
-        let first = ei;
         let observer_steps = observer.observes_steps();
-        loop {
-            while ei < events.len() && events[ei].day <= self.t && events[ei].day < t_stop {
-                apply(&events[ei], model, &mut self.drugs, &mut self.rate);
-                // Under exact PK the integrated state is the cells alone, and no dose moves them (nor their
-                // right-hand side: drug concentrations are continuous). Under ODE PK an oral dose jumps the gut
-                // state and an infusion edge jumps its rate: start that segment cold.
-                if self.propagator.is_none() {
-                    self.warm.clear();
-                }
-                ei += 1;
-            }
-            if self.t >= t_stop {
-                break;
-            }
-            let t_next = if ei < events.len() {
-                events[ei].day.min(t_stop)
-            } else {
-                t_stop
-            };
-            let oj = oi + obs[oi..].partition_point(|&o| o <= t_next);
-            let seg_obs = &obs[oi..oj];
-            let t = self.t;
-            match &self.propagator {
+        while let Some(segment) = self.next_segment(&mut cursor, events, obs) {
+            let Segment { t0: t, t1: t_next, .. } = segment;
+            let seg_obs = &obs[segment.obs.clone()];
+            match self.propagator {
                 Some(prop) => {
                     let seg = prop.segment(&self.drugs, self.rate);
                     let sys = CellSystem { model, seg, t0: t };
@@ -527,10 +531,90 @@ impl<'m> Simulator<'m> {
                     (self.drugs, self.cells) = state::split(&y);
                 }
             }
-            oi = oj;
-            self.t = t_next;
+            self.end_segment(&mut cursor, &segment);
         }
-        Ok(ei - first)
+        Ok(cursor.consumed())
+    }
+
+    /// Starts an advance to `t_stop` (see [`Simulator::advance`]): checks the stop and serves day-0
+    /// observations on the first call.
+    pub(crate) fn begin_advance<O: Observer + ?Sized>(
+        &mut self,
+        t_stop: f64,
+        events: &[DoseEvent],
+        obs: &[f64],
+        observer: &mut O,
+    ) -> Result<AdvanceCursor> {
+        if !(t_stop.is_finite() && t_stop >= self.t) {
+            return Err(Error::invalid(
+                "t_stop",
+                t_stop,
+                format!("must be a finite day >= the current day {}", self.t),
+            ));
+        }
+        let mut oi = obs.partition_point(|&o| o < self.t);
+        if !self.observed_start {
+            self.observed_start = true;
+            while oi < obs.len() && obs[oi] <= self.t {
+                observer.on_observation(obs[oi], &self.state());
+                oi += 1;
+            }
+        } else {
+            oi = obs.partition_point(|&o| o <= self.t);
+        }
+        let ei = events.partition_point(|e| e.day < self.t);
+        Ok(AdvanceCursor {
+            t_stop,
+            oi,
+            ei,
+            first: ei,
+        })
+    }
+
+    /// Applies the events due at the current time and says which segment to integrate next, or `None` once
+    /// the advance has reached its stop.
+    pub(crate) fn next_segment(
+        &mut self,
+        cursor: &mut AdvanceCursor,
+        events: &[DoseEvent],
+        obs: &[f64],
+    ) -> Option<Segment> {
+        let t_stop = cursor.t_stop;
+        while cursor.ei < events.len() && events[cursor.ei].day <= self.t && events[cursor.ei].day < t_stop {
+            apply(&events[cursor.ei], self.model, &mut self.drugs, &mut self.rate);
+            // Under exact PK the integrated state is the cells alone, and no dose moves them (nor their
+            // right-hand side: drug concentrations are continuous). Under ODE PK an oral dose jumps the gut
+            // state and an infusion edge jumps its rate: start that segment cold.
+            if self.propagator.is_none() {
+                self.warm.clear();
+            }
+            cursor.ei += 1;
+        }
+        if self.t >= t_stop {
+            return None;
+        }
+        let t_next = if cursor.ei < events.len() {
+            events[cursor.ei].day.min(t_stop)
+        } else {
+            t_stop
+        };
+        let oj = cursor.oi + obs[cursor.oi..].partition_point(|&o| o <= t_next);
+        Some(Segment {
+            t0: self.t,
+            t1: t_next,
+            obs: cursor.oi..oj,
+        })
+    }
+
+    /// Records that `segment` has been integrated (the cell and drug states already hold its end).
+    pub(crate) fn end_segment(&mut self, cursor: &mut AdvanceCursor, segment: &Segment) {
+        cursor.oi = segment.obs.end;
+        self.t = segment.t1;
+    }
+
+    /// The infusion rate running now (mg/day).
+    pub(crate) fn infusion_rate(&self) -> f64 {
+        self.rate
     }
 }
 

@@ -32,7 +32,9 @@ use rand_distr::{Distribution, StandardNormal};
 use super::observer::{CourseFate, CourseRecord, Observer, RunRecord};
 use super::{Problem, SimOptions, Simulator};
 use crate::error::{Error, Result};
+use crate::model::state::FullState;
 use crate::regimen::{events_from, Administration, DoseEvent, Drug, OnFail};
+use crate::solver::SolverStats;
 
 fn insert_sorted(events: &mut Vec<DoseEvent>, new: Vec<DoseEvent>) {
     events.extend(new);
@@ -46,151 +48,278 @@ where
     R: Rng + ?Sized,
     O: Observer + ?Sized,
 {
-    let model = &problem.model;
-    let regimen = &problem.regimen;
-    let horizon = problem.horizon_days;
-    let obs: &[f64] = &problem.observation_days;
-    let noise_cv = problem.lab_noise_cv;
-    let noise_sd = (1.0 + noise_cv * noise_cv).ln().sqrt();
-
-    let mut sim = Simulator::new(model, opts)?;
+    let propagator = Simulator::propagator_for(problem.model(), opts)?;
+    let mut sim = Simulator::new(problem.model(), propagator.as_ref(), opts)?;
     sim.drugs_observed = observer.observes_drugs();
-    let mut events: Vec<DoseEvent> = Vec::new();
-    let mut given: Vec<Administration> = Vec::new();
-    let mut records = Vec::with_capacity(regimen.courses.len());
-    let mut stopped: Vec<Drug> = Vec::new();
-    // End of the last course given, per drug (the "no overlap" rule).
-    let mut last_end: Vec<(Drug, f64)> = Vec::new();
-    let mut prev: Option<(f64, f64)> = None;
-    let feed =
-        |sim: &mut Simulator, events: &[DoseEvent], to: f64, observer: &mut O| sim.advance(to, events, obs, observer);
-
-    for (ci, sc) in regimen.courses.iter().enumerate() {
-        let drug = sc.course.drug;
-        let planned = sc.start.resolve(prev);
-        let span = sc.course.doses.iter().map(|d| d.end_offset_days()).fold(0.0, f64::max);
-        let mut rec = CourseRecord {
-            course: ci,
-            drug,
-            planned_start: planned,
-            start: None,
-            delay_days: 0.0,
-            fate: CourseFate::OnTime,
-            stopped_on: None,
-            visits: 0,
-            doses_planned: sc.course.doses.len(),
-            doses_given: 0,
-        };
-        if stopped.contains(&drug) {
-            rec.fate = CourseFate::StoppedWithDrug;
-            records.push(rec);
-            continue;
-        }
-        let same_drug_end = last_end
-            .iter()
-            .filter(|(d, _)| *d == drug)
-            .map(|(_, e)| *e)
-            .fold(f64::NEG_INFINITY, f64::max);
-        let earliest = sim.time().max(same_drug_end);
-        let mut first_check = planned;
-        if earliest > planned {
-            first_check = earliest;
-            rec.fate = CourseFate::Moved;
-        }
-        if first_check >= horizon {
-            rec.fate = CourseFate::BeyondHorizon;
-            prev = Some((first_check, first_check + span));
-            records.push(rec);
-            continue;
-        }
-        let mut start = Some(first_check);
-        if let Some(gate) = &sc.gate {
-            let mut visit = first_check;
-            loop {
-                feed(&mut sim, &events, visit, observer)?;
-                rec.visits += 1;
-                let truth = gate.observable.of(&model.observe(&sim.state()));
-                let measured = if noise_cv > 0.0 {
-                    let z: f64 = StandardNormal.sample(rng);
-                    truth * (noise_sd * z - 0.5 * noise_sd * noise_sd).exp()
-                } else {
-                    truth
-                };
-                if measured >= gate.threshold(visit == first_check) {
-                    start = Some(visit);
-                    break;
-                }
-                let next = visit + gate.recheck_every_days;
-                if next > first_check + gate.max_delay_days + 1e-9 {
-                    let proceed = gate.on_fail == OnFail::Proceed
-                        && next <= first_check + gate.max_delay_days + gate.recheck_every_days;
-                    start = proceed.then_some(visit);
-                    break;
-                }
-                observer.on_course_delayed(ci, drug, visit, measured);
-                if next >= horizon {
-                    // Still waiting at the horizon: undecided, not cancelled.
-                    start = None;
-                    visit = next;
-                    rec.fate = CourseFate::BeyondHorizon;
-                    break;
-                }
-                visit = next;
+    let mut plan = CoursePlan::new(problem);
+    loop {
+        match plan.next(sim.time(), &sim.state(), rng, observer)? {
+            PlanStep::AdvanceTo(to) => {
+                sim.advance(to, plan.events(), problem.observation_days(), observer)?;
             }
-            if rec.fate == CourseFate::BeyondHorizon {
-                prev = Some((visit, visit + span));
-                records.push(rec);
+            PlanStep::Done => return Ok(plan.finish(sim.stats(), observer)),
+        }
+    }
+}
+
+/// What the course rules need next ([`CoursePlan::next`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum PlanStep {
+    /// Advance the simulation to this day (applying [`CoursePlan::events`] before it), then ask again with the
+    /// state there.
+    AdvanceTo(f64),
+    /// The horizon is reached and every course is decided: call [`CoursePlan::finish`].
+    Done,
+}
+
+/// A gated course waiting for the count read at its next visit.
+struct GateWait {
+    ci: usize,
+    rec: CourseRecord,
+    first_check: f64,
+    visit: f64,
+    span: f64,
+}
+
+/// The course rules of [`solve`] as a resumable state machine: it walks the regimen's courses and says where the
+/// simulation must go next; at a gate visit it reads the state it is handed. Between two calls the caller
+/// advances its simulation (one patient on its own in [`solve`], or one lane of a batch) to the day asked for.
+pub(crate) struct CoursePlan<'p> {
+    problem: &'p Problem,
+    noise_sd: f64,
+    /// Next course to place.
+    ci: usize,
+    events: Vec<DoseEvent>,
+    given: Vec<Administration>,
+    records: Vec<CourseRecord>,
+    stopped: Vec<Drug>,
+    /// End of the last course given, per drug (the "no overlap" rule).
+    last_end: Vec<(Drug, f64)>,
+    prev: Option<(f64, f64)>,
+    waiting: Option<GateWait>,
+    at_horizon: bool,
+}
+
+impl<'p> CoursePlan<'p> {
+    /// The rules for `problem`, before the first course.
+    pub(crate) fn new(problem: &'p Problem) -> Self {
+        let cv = problem.lab_noise_cv;
+        CoursePlan {
+            problem,
+            noise_sd: (1.0 + cv * cv).ln().sqrt(),
+            ci: 0,
+            events: Vec::new(),
+            given: Vec::new(),
+            records: Vec::with_capacity(problem.regimen.courses.len()),
+            stopped: Vec::new(),
+            last_end: Vec::new(),
+            prev: None,
+            waiting: None,
+            at_horizon: false,
+        }
+    }
+
+    /// The dose events of the courses started so far, sorted by day.
+    pub(crate) fn events(&self) -> &[DoseEvent] {
+        &self.events
+    }
+
+    /// Decides what comes next, the simulation being at day `now` in `state` (the state before any event due
+    /// at `now`).
+    pub(crate) fn next<R, O>(&mut self, now: f64, state: &FullState, rng: &mut R, observer: &mut O) -> Result<PlanStep>
+    where
+        R: Rng + ?Sized,
+        O: Observer + ?Sized,
+    {
+        if let Some(w) = self.waiting.take() {
+            if let Some(w) = self.read_gate(w, now, state, rng, observer)? {
+                let visit = w.visit;
+                self.waiting = Some(w);
+                return Ok(PlanStep::AdvanceTo(visit));
+            }
+        }
+        let regimen = &self.problem.regimen;
+        let horizon = self.problem.horizon_days;
+        while self.ci < regimen.courses.len() {
+            let ci = self.ci;
+            self.ci += 1;
+            let sc = &regimen.courses[ci];
+            let drug = sc.course.drug;
+            let planned = sc.start.resolve(self.prev);
+            let span = sc.course.doses.iter().map(|d| d.end_offset_days()).fold(0.0, f64::max);
+            let mut rec = CourseRecord {
+                course: ci,
+                drug,
+                planned_start: planned,
+                start: None,
+                delay_days: 0.0,
+                fate: CourseFate::OnTime,
+                stopped_on: None,
+                visits: 0,
+                doses_planned: sc.course.doses.len(),
+                doses_given: 0,
+            };
+            if self.stopped.contains(&drug) {
+                rec.fate = CourseFate::StoppedWithDrug;
+                self.records.push(rec);
                 continue;
             }
-            match start {
-                None => {
-                    rec.fate = CourseFate::StoppedByGate;
-                    rec.stopped_on = Some(visit);
-                    stopped.push(drug);
-                    observer.on_course_stopped(ci, drug, visit);
-                    records.push(rec);
-                    continue;
+            let same_drug_end = self
+                .last_end
+                .iter()
+                .filter(|(d, _)| *d == drug)
+                .map(|(_, e)| *e)
+                .fold(f64::NEG_INFINITY, f64::max);
+            let earliest = now.max(same_drug_end);
+            let mut first_check = planned;
+            if earliest > planned {
+                first_check = earliest;
+                rec.fate = CourseFate::Moved;
+            }
+            if first_check >= horizon {
+                rec.fate = CourseFate::BeyondHorizon;
+                self.prev = Some((first_check, first_check + span));
+                self.records.push(rec);
+                continue;
+            }
+            if sc.gate.is_some() {
+                self.waiting = Some(GateWait {
+                    ci,
+                    rec,
+                    first_check,
+                    visit: first_check,
+                    span,
+                });
+                return Ok(PlanStep::AdvanceTo(first_check));
+            }
+            self.give(rec, first_check, span, now, observer)?;
+        }
+        if !self.at_horizon {
+            self.at_horizon = true;
+            return Ok(PlanStep::AdvanceTo(horizon));
+        }
+        Ok(PlanStep::Done)
+    }
+
+    /// Reads the gate of a waiting course at its visit `w.visit` (= `now`); returns the course still waiting
+    /// (for its next visit) or `None` once it is decided.
+    fn read_gate<R, O>(
+        &mut self,
+        mut w: GateWait,
+        now: f64,
+        state: &FullState,
+        rng: &mut R,
+        observer: &mut O,
+    ) -> Result<Option<GateWait>>
+    where
+        R: Rng + ?Sized,
+        O: Observer + ?Sized,
+    {
+        let problem = self.problem;
+        let gate = problem.regimen.courses[w.ci]
+            .gate
+            .as_ref()
+            .expect("only gated courses wait");
+        let drug = w.rec.drug;
+        let visit = w.visit;
+        w.rec.visits += 1;
+        let truth = gate.observable.of(&problem.model.observe(state));
+        let measured = if problem.lab_noise_cv > 0.0 {
+            let sd = self.noise_sd;
+            let z: f64 = StandardNormal.sample(rng);
+            truth * (sd * z - 0.5 * sd * sd).exp()
+        } else {
+            truth
+        };
+        let start = if measured >= gate.threshold(visit == w.first_check) {
+            Some(visit)
+        } else {
+            let next = visit + gate.recheck_every_days;
+            if next > w.first_check + gate.max_delay_days + 1e-9 {
+                let proceed = gate.on_fail == OnFail::Proceed
+                    && next <= w.first_check + gate.max_delay_days + gate.recheck_every_days;
+                proceed.then_some(visit)
+            } else {
+                observer.on_course_delayed(w.ci, drug, visit, measured);
+                if next >= problem.horizon_days {
+                    // Still waiting at the horizon: undecided, not cancelled.
+                    w.rec.fate = CourseFate::BeyondHorizon;
+                    self.prev = Some((next, next + w.span));
+                    self.records.push(w.rec);
+                    return Ok(None);
                 }
-                Some(s) if s > first_check => rec.fate = CourseFate::Delayed,
-                Some(_) => {}
+                w.visit = next;
+                return Ok(Some(w));
+            }
+        };
+        match start {
+            None => {
+                w.rec.fate = CourseFate::StoppedByGate;
+                w.rec.stopped_on = Some(visit);
+                self.stopped.push(drug);
+                observer.on_course_stopped(w.ci, drug, visit);
+                self.records.push(w.rec);
+            }
+            Some(s) => {
+                if s > w.first_check {
+                    w.rec.fate = CourseFate::Delayed;
+                }
+                self.give(w.rec, s, w.span, now, observer)?;
             }
         }
-        let s = start.unwrap_or(first_check);
-        if s < sim.time() {
+        Ok(None)
+    }
+
+    /// Starts course `rec.course` on day `s`: its doses before the horizon join the events.
+    fn give<O: Observer + ?Sized>(
+        &mut self,
+        mut rec: CourseRecord,
+        s: f64,
+        span: f64,
+        now: f64,
+        observer: &mut O,
+    ) -> Result<()> {
+        let ci = rec.course;
+        if s < now {
             // Cannot happen by the rules above; refuse rather than drop doses silently.
             return Err(Error::invalid(
                 format!("courses[{ci}] start"),
                 s,
-                format!(
-                    "lies before the simulated day {} (internal placement error)",
-                    sim.time()
-                ),
+                format!("lies before the simulated day {now} (internal placement error)"),
             ));
         }
+        let horizon = self.problem.horizon_days;
         rec.start = Some(s);
-        rec.delay_days = s - planned;
-        observer.on_course_started(ci, drug, s);
-        let admins: Vec<Administration> = regimen
+        rec.delay_days = s - rec.planned_start;
+        observer.on_course_started(ci, rec.drug, s);
+        let admins: Vec<Administration> = self
+            .problem
+            .regimen
             .course_administrations(ci, s)
             .into_iter()
             .filter(|a| a.day < horizon)
             .collect();
         rec.doses_given = admins.len();
         let end = s + span;
-        insert_sorted(&mut events, events_from(&admins));
-        given.extend(admins);
-        last_end.retain(|(d, _)| *d != drug);
-        last_end.push((drug, end));
-        prev = Some((s, end));
-        records.push(rec);
+        insert_sorted(&mut self.events, events_from(&admins));
+        self.given.extend(admins);
+        self.last_end.retain(|(d, _)| *d != rec.drug);
+        self.last_end.push((rec.drug, end));
+        self.prev = Some((s, end));
+        self.records.push(rec);
+        Ok(())
     }
-    feed(&mut sim, &events, horizon, observer)?;
-    given.sort_by(|a, b| a.day.total_cmp(&b.day));
-    let run = RunRecord {
-        courses: records,
-        administrations: given,
-        stats: sim.stats(),
-    };
-    observer.on_finish(&run);
-    Ok(run)
+
+    /// The run's record, once [`CoursePlan::next`] said [`PlanStep::Done`]; hands it to the observer too.
+    pub(crate) fn finish<O: Observer + ?Sized>(self, stats: SolverStats, observer: &mut O) -> RunRecord {
+        let mut given = self.given;
+        given.sort_by(|a, b| a.day.total_cmp(&b.day));
+        let run = RunRecord {
+            courses: self.records,
+            administrations: given,
+            stats,
+        };
+        observer.on_finish(&run);
+        run
+    }
 }

@@ -79,6 +79,7 @@ pub enum StepControl {
 const LN_ERR_FLOOR: f64 = -9.210_340_371_976_182;
 
 /// The controller's memory within one segment.
+#[derive(Debug, Clone)]
 struct Controller {
     control: StepControl,
     /// `ln` of the previous accepted step's error norm (PI control), at least [`LN_ERR_FLOOR`].
@@ -223,6 +224,149 @@ pub trait Stepper<const N: usize> {
     fn next_f0<S: OdeSystem<N>>(&mut self, sys: &S, t: f64, y: &[f64; N], f0: &mut [f64; N], stats: &mut SolverStats);
 }
 
+/// The adaptive loop of one segment, one attempt at a time: the first step, the step limit, the last-step clamp,
+/// the controller and the observation cursor. [`integrate`] drives it for one state; the SIMD lanes
+/// ([`crate::simulate::lanes`]) drive one per lane, so both take exactly the same steps.
+#[derive(Debug, Clone)]
+pub(crate) struct SegmentRun {
+    t: f64,
+    t1: f64,
+    h: f64,
+    hmax: f64,
+    ctl: Controller,
+    steps: u32,
+    next_obs: usize,
+    /// The attempt in flight: its planned step (kept for the next segment when the segment ends in a
+    /// shortened step), whether it ends the segment, and its end.
+    h_plan: f64,
+    last: bool,
+    t_new: f64,
+}
+
+impl SegmentRun {
+    /// The longest step on a segment from `t0` to `t1` (> `t0`).
+    pub(crate) fn max_step(opts: &SolverOptions, t0: f64, t1: f64) -> f64 {
+        opts.max_step_days.min(t1 - t0)
+    }
+
+    /// Starts a segment from `t0` to `t1` (> `t0`); `cold` is the first-step heuristic's step
+    /// ([`initial_step`] with [`SegmentRun::max_step`]), improved by the step carried in `warm`.
+    pub(crate) fn begin(
+        opts: &SolverOptions,
+        control: StepControl,
+        t0: f64,
+        t1: f64,
+        cold: f64,
+        warm: &WarmStart,
+    ) -> Self {
+        let hmax = Self::max_step(opts, t0, t1);
+        let h = match warm.next_h {
+            Some(h) => h.min(hmax).min(WARM_FACTOR * cold).max(cold),
+            None => cold,
+        };
+        SegmentRun {
+            t: t0,
+            t1,
+            h,
+            hmax,
+            ctl: Controller::new(control),
+            steps: 0,
+            next_obs: 0,
+            h_plan: h,
+            last: false,
+            t_new: t0,
+        }
+    }
+
+    /// The next attempt `(t, h, t_new)`: `t_new` is `t + h`, or the segment end exactly for its last step.
+    pub(crate) fn plan(&mut self, opts: &SolverOptions, method: &'static str) -> Result<(f64, f64, f64), SolverError> {
+        self.steps += 1;
+        if self.steps > opts.max_steps_per_segment {
+            return Err(SolverError::TooManySteps {
+                method,
+                day: self.t,
+                steps: opts.max_steps_per_segment,
+            });
+        }
+        self.last = self.t + 1.01 * self.h >= self.t1;
+        self.h_plan = self.h;
+        if self.last {
+            self.h = self.t1 - self.t;
+        }
+        self.t_new = if self.last { self.t1 } else { self.t + self.h };
+        Ok((self.t, self.h, self.t_new))
+    }
+
+    /// Whether the attempt in flight ends the segment.
+    pub(crate) fn is_last(&self) -> bool {
+        self.last
+    }
+
+    /// The observations (indices into the segment's list) inside `(t, t_new]` of the attempt just accepted;
+    /// the cursor moves past them.
+    pub(crate) fn due(&mut self, obs: &[f64]) -> std::ops::Range<usize> {
+        let from = self.next_obs;
+        while self.next_obs < obs.len() && obs[self.next_obs] <= self.t_new {
+            self.next_obs += 1;
+        }
+        from..self.next_obs
+    }
+
+    /// Accepts the attempt in flight with error norm `err` (≤ 1). Returns `true` if it ended the segment; the
+    /// step to carry into the next segment is then in `warm`.
+    pub(crate) fn accept(&mut self, err: f64, warm: &mut WarmStart) -> bool {
+        self.t = self.t_new;
+        if self.last {
+            warm.next_h = Some(self.ctl.accepted(err, self.h).max(self.h_plan));
+            return true;
+        }
+        self.h = self.ctl.accepted(err, self.h).min(self.hmax);
+        false
+    }
+
+    /// Rejects the attempt in flight with error norm `err` (> 1, or infinite if the step failed) and shrinks
+    /// the step; fails when the step underflows.
+    pub(crate) fn reject(&mut self, err: f64, method: &'static str) -> Result<(), SolverError> {
+        self.h = self.ctl.rejected(err, self.h);
+        if self.h <= 1e-14 * self.t.abs().max(1.0) {
+            return Err(if err.is_finite() {
+                SolverError::StepSizeUnderflow { method, day: self.t }
+            } else {
+                SolverError::NonFinite { method, day: self.t }
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Serves the observations `obs` of an accepted step from `t` (state `y`) to `t_new` (state `y_new`, size
+/// `h`) through the stepper's dense output; `prepare_dense` is the stepper's [`Stepper::prepare_dense`].
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn serve_observations<const N: usize, M: Stepper<N>>(
+    m: &mut M,
+    obs: &[f64],
+    t: f64,
+    h: f64,
+    t_new: f64,
+    y: &[f64; N],
+    y_new: &[f64; N],
+    sink: &mut dyn Sink<N>,
+) {
+    if obs.is_empty() {
+        return;
+    }
+    m.prepare_dense(h, y, y_new);
+    let mut yo = [0.0; N];
+    for &to in obs {
+        if to >= t_new {
+            sink.observation(to, y_new);
+        } else {
+            m.dense((to - t) / h, h, y, y_new, &mut yo);
+            sink.observation(to, &yo);
+        }
+    }
+}
+
 /// Integrates `sys` from `t0` to `t1` with the stepper `m`; see [`super::integrate_segment`].
 #[allow(clippy::too_many_arguments)]
 pub fn integrate<const N: usize, S: OdeSystem<N>, M: Stepper<N>>(
@@ -237,68 +381,34 @@ pub fn integrate<const N: usize, S: OdeSystem<N>, M: Stepper<N>>(
     warm: &mut WarmStart,
     stats: &mut SolverStats,
 ) -> Result<(), SolverError> {
-    let len = t1 - t0;
-    if len <= 0.0 {
+    if t1 - t0 <= 0.0 {
         for &t in obs {
             sink.observation(t, y);
         }
         return Ok(());
     }
-    let hmax = opts.max_step_days.min(len);
     let mut f0 = [0.0; N];
     sys.rhs(t0, y, &mut f0);
     stats.rhs_evals += 1;
+    let hmax = SegmentRun::max_step(opts, t0, t1);
     let cold = initial_step(opts, sys, t0, y, &f0, hmax, M::ORDER, stats);
-    let mut h = match warm.next_h {
-        Some(h) => h.min(hmax).min(WARM_FACTOR * cold).max(cold),
-        None => cold,
-    };
-    let mut ctl = Controller::new(M::CONTROL);
+    let mut run = SegmentRun::begin(opts, M::CONTROL, t0, t1, cold, warm);
     let mut y_new = [0.0; N];
-    let mut yo = [0.0; N];
-    let mut t = t0;
-    let mut steps: u32 = 0;
-    let mut next_obs = 0;
     let mut fresh_point = true;
     let wants_steps = sink.wants_steps();
     let mut f_new = [0.0; N];
     loop {
         if fresh_point {
-            m.prepare(sys, t, y, &f0, stats);
+            m.prepare(sys, run.t, y, &f0, stats);
             fresh_point = false;
         }
-        steps += 1;
-        if steps > opts.max_steps_per_segment {
-            return Err(SolverError::TooManySteps {
-                method: M::NAME,
-                day: t,
-                steps: opts.max_steps_per_segment,
-            });
-        }
-        let last = t + 1.01 * h >= t1;
-        // The step the controller planned, kept for the next segment when this one ends in a shortened step.
-        let h_plan = h;
-        if last {
-            h = t1 - t;
-        }
-        let t_new = if last { t1 } else { t + h };
+        let (t, h, t_new) = run.plan(opts, M::NAME)?;
         let err = m.attempt(sys, opts, t, h, t_new, y, &f0, &mut y_new, stats);
         if err <= 1.0 {
             stats.accepted_steps += 1;
-            // Serve observations inside (t, t_new] from the dense output.
-            if next_obs < obs.len() && obs[next_obs] <= t_new {
-                m.prepare_dense(h, y, &y_new);
-                while next_obs < obs.len() && obs[next_obs] <= t_new {
-                    let to = obs[next_obs];
-                    if to >= t_new {
-                        sink.observation(to, &y_new);
-                    } else {
-                        m.dense((to - t) / h, h, y, &y_new, &mut yo);
-                        sink.observation(to, &yo);
-                    }
-                    next_obs += 1;
-                }
-            }
+            let due = run.due(obs);
+            serve_observations(m, &obs[due], t, h, t_new, y, &y_new, sink);
+            let last = run.is_last();
             if !last || wants_steps {
                 m.next_f0(sys, t_new, &y_new, &mut f_new, stats);
             }
@@ -313,30 +423,14 @@ pub fn integrate<const N: usize, S: OdeSystem<N>, M: Stepper<N>>(
                 });
             }
             *y = y_new;
-            t = t_new;
-            if last {
-                warm.next_h = Some(ctl.accepted(err, h).max(h_plan));
+            if run.accept(err, warm) {
                 return Ok(());
             }
             f0 = f_new;
-            h = ctl.accepted(err, h).min(hmax);
             fresh_point = true;
         } else {
             stats.rejected_steps += 1;
-            h = ctl.rejected(err, h);
-            if h <= 1e-14 * t.abs().max(1.0) {
-                return Err(if err.is_finite() {
-                    SolverError::StepSizeUnderflow {
-                        method: M::NAME,
-                        day: t,
-                    }
-                } else {
-                    SolverError::NonFinite {
-                        method: M::NAME,
-                        day: t,
-                    }
-                });
-            }
+            run.reject(err, M::NAME)?;
         }
     }
 }

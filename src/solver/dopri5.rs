@@ -6,50 +6,50 @@
 use super::adaptive::{error_norm, integrate, StepControl, Stepper, WarmStart};
 use super::{OdeSystem, Sink, SolverError, SolverOptions, SolverStats};
 
-const C2: f64 = 1.0 / 5.0;
-const C3: f64 = 3.0 / 10.0;
-const C4: f64 = 4.0 / 5.0;
-const C5: f64 = 8.0 / 9.0;
-const A21: f64 = 1.0 / 5.0;
-const A31: f64 = 3.0 / 40.0;
-const A32: f64 = 9.0 / 40.0;
-const A41: f64 = 44.0 / 45.0;
-const A42: f64 = -56.0 / 15.0;
-const A43: f64 = 32.0 / 9.0;
-const A51: f64 = 19372.0 / 6561.0;
-const A52: f64 = -25360.0 / 2187.0;
-const A53: f64 = 64448.0 / 6561.0;
-const A54: f64 = -212.0 / 729.0;
-const A61: f64 = 9017.0 / 3168.0;
-const A62: f64 = -355.0 / 33.0;
-const A63: f64 = 46732.0 / 5247.0;
-const A64: f64 = 49.0 / 176.0;
-const A65: f64 = -5103.0 / 18656.0;
-const A71: f64 = 35.0 / 384.0;
-const A73: f64 = 500.0 / 1113.0;
-const A74: f64 = 125.0 / 192.0;
-const A75: f64 = -2187.0 / 6784.0;
-const A76: f64 = 11.0 / 84.0;
+pub(crate) const C2: f64 = 1.0 / 5.0;
+pub(crate) const C3: f64 = 3.0 / 10.0;
+pub(crate) const C4: f64 = 4.0 / 5.0;
+pub(crate) const C5: f64 = 8.0 / 9.0;
+pub(crate) const A21: f64 = 1.0 / 5.0;
+pub(crate) const A31: f64 = 3.0 / 40.0;
+pub(crate) const A32: f64 = 9.0 / 40.0;
+pub(crate) const A41: f64 = 44.0 / 45.0;
+pub(crate) const A42: f64 = -56.0 / 15.0;
+pub(crate) const A43: f64 = 32.0 / 9.0;
+pub(crate) const A51: f64 = 19372.0 / 6561.0;
+pub(crate) const A52: f64 = -25360.0 / 2187.0;
+pub(crate) const A53: f64 = 64448.0 / 6561.0;
+pub(crate) const A54: f64 = -212.0 / 729.0;
+pub(crate) const A61: f64 = 9017.0 / 3168.0;
+pub(crate) const A62: f64 = -355.0 / 33.0;
+pub(crate) const A63: f64 = 46732.0 / 5247.0;
+pub(crate) const A64: f64 = 49.0 / 176.0;
+pub(crate) const A65: f64 = -5103.0 / 18656.0;
+pub(crate) const A71: f64 = 35.0 / 384.0;
+pub(crate) const A73: f64 = 500.0 / 1113.0;
+pub(crate) const A74: f64 = 125.0 / 192.0;
+pub(crate) const A75: f64 = -2187.0 / 6784.0;
+pub(crate) const A76: f64 = 11.0 / 84.0;
 // Error weights: 5th-order minus embedded 4th-order weights.
-const E1: f64 = 71.0 / 57600.0;
-const E3: f64 = -71.0 / 16695.0;
-const E4: f64 = 71.0 / 1920.0;
-const E5: f64 = -17253.0 / 339200.0;
-const E6: f64 = 22.0 / 525.0;
-const E7: f64 = -1.0 / 40.0;
+pub(crate) const E1: f64 = 71.0 / 57600.0;
+pub(crate) const E3: f64 = -71.0 / 16695.0;
+pub(crate) const E4: f64 = 71.0 / 1920.0;
+pub(crate) const E5: f64 = -17253.0 / 339200.0;
+pub(crate) const E6: f64 = 22.0 / 525.0;
+pub(crate) const E7: f64 = -1.0 / 40.0;
 // Dense output.
-const D1: f64 = -12715105075.0 / 11282082432.0;
-const D3: f64 = 87487479700.0 / 32700410799.0;
-const D4: f64 = -10690763975.0 / 1880347072.0;
-const D5: f64 = 701980252875.0 / 199316789632.0;
-const D6: f64 = -1453857185.0 / 822651844.0;
-const D7: f64 = 69997945.0 / 29380423.0;
+pub(crate) const D1: f64 = -12715105075.0 / 11282082432.0;
+pub(crate) const D3: f64 = 87487479700.0 / 32700410799.0;
+pub(crate) const D4: f64 = -10690763975.0 / 1880347072.0;
+pub(crate) const D5: f64 = 701980252875.0 / 199316789632.0;
+pub(crate) const D6: f64 = -1453857185.0 / 822651844.0;
+pub(crate) const D7: f64 = 69997945.0 / 29380423.0;
 
-const BETA: f64 = 0.04;
-const SAFETY: f64 = 0.9;
+pub(crate) const BETA: f64 = 0.04;
+pub(crate) const SAFETY: f64 = 0.9;
 const MIN_RATIO: f64 = 0.2;
 const MAX_RATIO: f64 = 10.0;
-const NAME: &str = "dopri5";
+pub(crate) const NAME: &str = "dopri5";
 
 /// This crate's Dormand–Prince 5(4) integrator.
 #[derive(Debug, Clone, Copy)]
@@ -105,17 +105,26 @@ impl Dopri5 {
 }
 
 /// The stages of one step (`k1` is `f` at the step start; `k7` at its end, reused as the next `k1`).
-struct Stages<const N: usize> {
-    k: [[f64; N]; 7],
+pub(crate) struct Stages<const N: usize> {
+    pub(crate) k: [[f64; N]; 7],
     r5: [f64; N],
 }
 
 impl<const N: usize> Stages<N> {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Stages {
             k: [[0.0; N]; 7],
             r5: [0.0; N],
         }
+    }
+
+    /// The weighted error norm of the step from `y` to `y_new` (size `h`) whose stages are `self.k`.
+    #[inline]
+    pub(crate) fn error(&self, opts: &SolverOptions, h: f64, y: &[f64; N], y_new: &[f64; N]) -> f64 {
+        let k = &self.k;
+        error_norm(opts, y, y_new, |i| {
+            h * (E1 * k[0][i] + E3 * k[2][i] + E4 * k[3][i] + E5 * k[4][i] + E6 * k[5][i] + E7 * k[6][i])
+        })
     }
 }
 
@@ -169,10 +178,7 @@ impl<const N: usize> Stepper<N> for Stages<N> {
         sys.rhs(t_new, y_new, k7);
         stats.rhs_evals += 6;
         self.k[0] = *f0;
-        let k = &self.k;
-        error_norm(opts, y, y_new, |i| {
-            h * (E1 * k[0][i] + E3 * k[2][i] + E4 * k[3][i] + E5 * k[4][i] + E6 * k[5][i] + E7 * k[6][i])
-        })
+        self.error(opts, h, y, y_new)
     }
 
     fn prepare_dense(&mut self, h: f64, _y: &[f64; N], _y_new: &[f64; N]) {

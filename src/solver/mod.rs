@@ -18,7 +18,7 @@
 //! stiffness and step failures become [`SolverError`]s that carry the simulated day.
 
 pub mod adaptive;
-mod dopri5;
+pub(crate) mod dopri5;
 mod hermite;
 mod lu;
 pub mod ode_solvers_adapter;

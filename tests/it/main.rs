@@ -10,6 +10,7 @@ mod forecast;
 mod fuzz;
 mod invariants;
 mod kinetics;
+mod lanes;
 mod model_v3;
 mod outcomes;
 mod pk_oracles;
