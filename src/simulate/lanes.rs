@@ -252,7 +252,8 @@ impl<'p> Batch<'p, '_> {
         let mut k: [Lanes; 7] = [[f64x4::ZERO; N]; 7];
         k[0] = std::array::from_fn(|i| f64x4::new(std::array::from_fn(|l| acts[l].f0[i])));
         let structure = self.structure;
-        let rhs = |times: [f64; LANES], c: &Lanes, dc: &mut Lanes| {
+        // The drug exposures of the lanes at one stage time each (the closed form, lane by lane).
+        let exposures = |times: [f64; LANES]| -> [f64x4; 3] {
             let mut ca = [0.0; LANES];
             let mut dmg = [0.0; LANES];
             let mut imp = [0.0; LANES];
@@ -263,17 +264,12 @@ impl<'p> Batch<'p, '_> {
                 dmg[l] = e.cladribine_damage;
                 imp[l] = e.impairment;
             }
-            crate::model::rhs::cell_rhs(
-                coeffs,
-                structure,
-                c,
-                f64x4::new(ca),
-                f64x4::new(dmg),
-                f64x4::new(imp),
-                dc,
-            );
+            [f64x4::new(ca), f64x4::new(dmg), f64x4::new(imp)]
         };
-        let at = |c: f64| -> [f64; LANES] { std::array::from_fn(|l| t[l] + c * h_s[l]) };
+        let rhs = |[ca, dmg, imp]: [f64x4; 3], c: &Lanes, dc: &mut Lanes| {
+            crate::model::rhs::cell_rhs(coeffs, structure, c, ca, dmg, imp, dc);
+        };
+        let at = |c: f64| exposures(std::array::from_fn(|l| t[l] + c * h_s[l]));
         let mut ys: Lanes = [f64x4::ZERO; N];
         axpy(&mut ys, &y, h, &[(dp::A21, &k[0])]);
         rhs(at(dp::C2), &ys, &mut k[1]);
@@ -301,7 +297,9 @@ impl<'p> Batch<'p, '_> {
             ],
         );
         let (ka, kb) = k.split_at_mut(5);
-        rhs(t_new, &ys, &mut kb[0]);
+        // The last two stages share their time, so their exposure is computed once.
+        let at_end = exposures(t_new);
+        rhs(at_end, &ys, &mut kb[0]);
         let mut y_new: Lanes = [f64x4::ZERO; N];
         axpy(
             &mut y_new,
@@ -315,7 +313,7 @@ impl<'p> Batch<'p, '_> {
                 (dp::A76, &kb[0]),
             ],
         );
-        rhs(t_new, &y_new, &mut kb[1]);
+        rhs(at_end, &y_new, &mut kb[1]);
         // The error norms side by side, in the one-patient path's order of operations (`Stages::error`).
         let (atol, rtol) = (f64x4::splat(self.opts.solver.atol), f64x4::splat(self.opts.solver.rtol));
         let mut sum = f64x4::ZERO;
@@ -410,11 +408,7 @@ impl<'p> Lane<'p> {
     fn begin_segment(&mut self, seg: Segment) -> Result<()> {
         let sim = &mut self.sim;
         let prop = sim.propagator.expect("lanes run with exact PK");
-        let sys = CellSystem {
-            model: sim.model,
-            seg: prop.segment(&sim.drugs, sim.infusion_rate()),
-            t0: seg.t0,
-        };
+        let sys = CellSystem::new(sim.model, prop.segment(&sim.drugs, sim.infusion_rate()), seg.t0);
         sim.stats.segments += 1;
         let y = sim.cells;
         let mut f0 = [0.0; N];

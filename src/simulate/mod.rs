@@ -22,7 +22,7 @@ use std::str::FromStr;
 
 use crate::error::{Error, Result};
 use crate::model::state::{self, cell, drug, CellState, DrugState, FullState, FULL};
-use crate::model::Model;
+use crate::model::{Exposure, Model};
 use crate::pk::{DrugPropagator, DrugSegment};
 use std::sync::Arc;
 
@@ -223,12 +223,38 @@ struct CellSystem<'a> {
     model: &'a Model,
     seg: DrugSegment<'a>,
     t0: f64,
+    /// The last exposure computed and its time: a Dormand–Prince step evaluates its last two stages at the same
+    /// time, and the exposure (several exponentials) is then computed once.
+    last: std::cell::Cell<(f64, Exposure)>,
+}
+
+impl<'a> CellSystem<'a> {
+    fn new(model: &'a Model, seg: DrugSegment<'a>, t0: f64) -> Self {
+        CellSystem {
+            model,
+            seg,
+            t0,
+            last: std::cell::Cell::new((f64::NAN, Exposure::default())),
+        }
+    }
+
+    /// The drug exposure at day `t` of the segment.
+    #[inline]
+    fn exposure(&self, t: f64) -> Exposure {
+        let (t_last, e_last) = self.last.get();
+        if t == t_last {
+            return e_last;
+        }
+        let e = self.seg.exposure_at(t - self.t0);
+        self.last.set((t, e));
+        e
+    }
 }
 
 impl OdeSystem<{ cell::COUNT }> for CellSystem<'_> {
     #[inline]
     fn rhs(&self, t: f64, c: &CellState, dc: &mut CellState) {
-        self.model.cell_rhs(c, self.seg.exposure_at(t - self.t0), dc);
+        self.model.cell_rhs(c, self.exposure(t), dc);
     }
 
     /// Exact: `∂f/∂t` comes only through the exposure, whose time derivative the drug segment knows.
@@ -485,7 +511,7 @@ impl<'m> Simulator<'m> {
             match self.propagator {
                 Some(prop) => {
                     let seg = prop.segment(&self.drugs, self.rate);
-                    let sys = CellSystem { model, seg, t0: t };
+                    let sys = CellSystem::new(model, seg, t);
                     let mut sink = CellSink {
                         observer: &mut *observer,
                         sys: &sys,
