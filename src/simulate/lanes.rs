@@ -3,13 +3,13 @@
 //! A cohort simulates thousands of patients on one model with different parameters. Here four of them share
 //! every Dormand–Prince stage: their cell states sit side by side in [`wide::f64x4`] lanes, and one pass of the
 //! right-hand side ([`crate::model::Real`]) computes the stage for all four. Everything else stays per patient:
-//! each lane has its own step size, accept/reject decision, segment end, events, lab gates ([`CoursePlan`]) and
+//! each lane has its own step size, accept/reject decision, segment end, events, lab gates (the rules of [`solve`], as a resumable plan) and
 //! observer. When a lane's segment ends, that lane alone applies its doses and starts its next segment while the
 //! others go on; when its patient is finished, the next patient takes the lane.
 //!
 //! **Same bits in any lane.** Each lane performs exactly the operations of the one-patient path, in the same
 //! order — the stage sums, the right-hand side (one generic code for `f64` and `f64x4`), the drug exposures
-//! (computed per lane by the same closed form), the error norm, the step control ([`SegmentRun`]) and the dense
+//! (computed per lane by the same closed form), the error norm, the step control (one per-attempt loop shared with `solve`) and the dense
 //! output — and IEEE addition, multiplication, division and square root are exact in both. So a patient's
 //! result does not depend on its lane, its batch or the path: it is bit for bit what [`solve`] gives
 //! (`tests/it/lanes.rs` checks this alone, in batches of 4 and 8, and against `solve`).

@@ -5,6 +5,8 @@
 //! [`SolverOptions`], and the drug representation [`PkForm`]). [`solve`] is the one way a patient is simulated:
 //! it hands every observation and course decision to an [`Observer`] and returns a [`RunRecord`] (what
 //! happened to each course, the doses given, the work). [`simulate`] is `solve` into a stored [`Trajectory`].
+//! [`solve_batch`] solves many problems, four per step in SIMD lanes ([`lanes`]), each bit for bit as `solve`
+//! would; cohorts use it.
 //!
 //! The driver splits time at every dose event (oral dose, infusion start, infusion stop) and integrates one
 //! event-free segment at a time, so no discontinuity ever falls inside a step. An observation at an event
