@@ -19,7 +19,7 @@
 //! | terminal half-life | `ln 2 / β` of the cladribine disposition (hours) |
 //! | volume of distribution at steady state | `V1 + V2` (L) |
 
-use super::targets::{Setting, Statistic, Target};
+use super::targets::{Setting, Statistic, Target, TargetValue};
 use crate::error::Result;
 use crate::model::{Model, ModelParams, Observables};
 use crate::pk::DrugPropagator;
@@ -52,6 +52,27 @@ pub enum ComparisonKind {
     LargestComponentDeviation,
     /// Not evaluated (`model` is `None`; the note says why).
     NotEvaluated,
+}
+
+impl Comparison {
+    /// How many times off the model is: `max(model/target, target/model)` for a single-number, positive target
+    /// (1 = exact; the validation table asks for none above 2); infinite when the model gives 0 for it. `None`
+    /// for ranges, distributions, zero targets and values not evaluated — a factor is then undefined, not small.
+    pub fn fold_off(&self) -> Option<f64> {
+        let (TargetValue::Number(target), Some(model), ComparisonKind::Value) =
+            (&self.target.value, self.model, self.kind)
+        else {
+            return None;
+        };
+        if !(*target > 0.0 && model.is_finite() && model >= 0.0) {
+            return None;
+        }
+        Some(if model == 0.0 {
+            f64::INFINITY
+        } else {
+            (model / target).max(target / model)
+        })
+    }
 }
 
 /// A simulated typical patient on one regimen.

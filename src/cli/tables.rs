@@ -122,6 +122,10 @@ pub(super) fn targets(a: &TargetsArgs, validation: bool) -> anyhow::Result<()> {
                     "target": r.target.value.to_string(),
                     "tolerance": r.target.tolerance.to_string(),
                     "within": r.within,
+                    "fold_off": match r.fold_off() {
+                        Some(f) if f.is_infinite() => serde_json::json!("inf"),
+                        f => serde_json::json!(f),
+                    },
                     "note": r.note,
                 })
             })
@@ -130,10 +134,11 @@ pub(super) fn targets(a: &TargetsArgs, validation: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<4} {:<11} {:<48} {:>9} {:>12} {:>14} {:<6}",
-        "id", "subset", "statistic", "model", "target", "tolerance", "within"
+        "{:<4} {:<11} {:<48} {:>9} {:>12} {:>14} {:<6} {:>6}",
+        "id", "subset", "statistic", "model", "target", "tolerance", "within", "x off"
     );
     let (mut met, mut evaluated) = (0, 0);
+    let mut far: Vec<&str> = Vec::new();
     for r in &rows {
         let within = match r.within {
             Some(true) => {
@@ -148,8 +153,12 @@ pub(super) fn targets(a: &TargetsArgs, validation: bool) -> anyhow::Result<()> {
             None => "-",
         };
         let stat: String = r.target.statistic.chars().take(48).collect();
+        let fold = r.fold_off();
+        if fold.is_some_and(|f| f > 2.0) {
+            far.push(&r.target.id);
+        }
         println!(
-            "{:<4} {:<11} {:<48} {:>9} {:>12} {:>14} {:<6} {}",
+            "{:<4} {:<11} {:<48} {:>9} {:>12} {:>14} {:<6} {:>6} {}",
             r.target.id,
             r.target.subset,
             stat,
@@ -157,6 +166,7 @@ pub(super) fn targets(a: &TargetsArgs, validation: bool) -> anyhow::Result<()> {
             r.target.value.to_string(),
             r.target.tolerance.to_string(),
             within,
+            fold.map_or("-".to_string(), |f| format!("{f:.2}")),
             if r.model.is_none() || r.kind == lymphosim::calibration::typical::ComparisonKind::LargestComponentDeviation
             {
                 r.note.as_str()
@@ -178,6 +188,14 @@ pub(super) fn targets(a: &TargetsArgs, validation: bool) -> anyhow::Result<()> {
     println!(
         "{who} within tolerance: {met} of {evaluated} evaluated targets ({} {rest})",
         rows.len() - evaluated
+    );
+    println!(
+        "off by more than 2x (single-number targets): {}",
+        if far.is_empty() {
+            "none".to_string()
+        } else {
+            far.join(", ")
+        }
     );
     Ok(())
 }

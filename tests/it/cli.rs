@@ -143,7 +143,7 @@ fn calibration_report_json_has_the_documented_fields() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let arr = v.as_array().unwrap();
     assert!(arr.len() >= 40);
-    for key in ["id", "model", "target", "within"] {
+    for key in ["id", "model", "target", "within", "fold_off"] {
         assert!(arr[0].get(key).is_some(), "missing {key}");
     }
     let (ok, _, e) = lymphosim(&["calibration-report", "--params", "/no/such/file.toml"]);
