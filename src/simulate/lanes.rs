@@ -121,12 +121,19 @@ struct Lane<'p> {
 /// A segment being integrated in a lane, with the attempt in flight.
 struct Active<'p> {
     seg: Segment,
+    /// The cell ODE with this segment's closed-form drug solution.
     sys: CellSystem<'p>,
+    /// The adaptive loop's state (step, controller, observation cursor).
     run: SegmentRun,
+    /// Cell states at `t` (cells/µL; per day for `PB`, `F`, `S` — see [`cell`]).
     y: CellState,
+    /// Their time derivatives at `t` (per day).
     f0: CellState,
+    /// Start of the attempt in flight (day).
     t: f64,
+    /// Its step (days).
     h: f64,
+    /// Its end (day): `t + h`, or the segment end exactly.
     t_new: f64,
 }
 
@@ -138,6 +145,7 @@ enum Progress {
     Done,
 }
 
+/// Up to [`LANES`] patients in flight, and the patients still waiting for a lane.
 struct Batch<'p, 'o> {
     opts: &'o SimOptions,
     structure: Structure,
@@ -146,6 +154,7 @@ struct Batch<'p, 'o> {
     lanes: [Option<Lane<'p>>; LANES],
     /// The lanes' coefficients side by side; rebuilt when a lane changes patient.
     coeffs: Option<CellCoeffs<f64x4>>,
+    /// The first patient not yet given a lane.
     next_job: usize,
 }
 
