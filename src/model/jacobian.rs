@@ -7,7 +7,7 @@
 //! the branch that is active. The unit tests compare every entry with central differences.
 
 use super::state::{cell, drug, CellState, FullState, FULL};
-use super::{Exposure, Model};
+use super::{rhs, Exposure, Model};
 
 /// Row-major square matrix: `m[i][j] = ∂f_i/∂y_j`.
 pub type Matrix<const N: usize> = [[f64; N]; N];
@@ -119,8 +119,8 @@ impl Model {
                 - ka_t * step_above(c[n], fl[n])
                 - kill_n * clad;
             // Memory: prolif_m · lip(H(x)) · M with x = (M + ψN) / (T · niche0).
-            let x = super::memory_signal(c[m], c[n], niche0, psi, target);
-            let h = super::homeostasis(x, p.kappa_memory, p.hill_memory);
+            let x = rhs::memory_signal(c[m], c[n], niche0, psi, target);
+            let h = rhs::homeostasis(x, p.kappa_memory, p.hill_memory, p.hill_memory == 1.0);
             let dh = homeostasis_derivative(x, p.kappa_memory, p.hill_memory);
             let lip_h = if p.clad_prolif_inhibition == 0.0 {
                 h
@@ -182,8 +182,8 @@ impl Model {
             let b = &k.baseline;
             let [target4, target8] = self.setpoint_targets(c[cell::S]);
             let psi = p.memory_niche_share;
-            let x4 = super::memory_signal(c[cell::M4], c[cell::N4], k.niche4, psi, target4);
-            let x8 = super::memory_signal(c[cell::M8], c[cell::N8], k.niche8, psi, target8);
+            let x4 = rhs::memory_signal(c[cell::M4], c[cell::N4], k.niche4, psi, target4);
+            let x8 = rhs::memory_signal(c[cell::M8], c[cell::N8], k.niche8, psi, target8);
             let naive = |n: usize| c[n] / b[n];
             for (i, prolif, x, kappa, hill) in [
                 (cell::N4, k.prolif_n4, naive(cell::N4), p.kappa_naive, p.hill_naive),
@@ -191,7 +191,7 @@ impl Model {
                 (cell::N8, k.prolif_n8, naive(cell::N8), p.kappa_naive, p.hill_naive),
                 (cell::M8, k.prolif_m8, x8, p.kappa_memory, p.hill_memory),
             ] {
-                let h = super::homeostasis(x, kappa, hill);
+                let h = rhs::homeostasis(x, kappa, hill, hill == 1.0);
                 out.impairment[i] = prolif * c[i] * (h - 1.0) * dg;
             }
         }

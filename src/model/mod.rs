@@ -117,19 +117,6 @@ pub(crate) struct Hazards {
     pub clad: f64,
 }
 
-#[inline]
-pub(crate) fn homeostasis(x: f64, kappa: f64, hill: f64) -> f64 {
-    let xh = if hill == 1.0 { x } else { x.max(0.0).powf(hill) };
-    (1.0 + kappa) / (1.0 + kappa * xh)
-}
-
-/// Model v3: the memory T cells' homeostatic signal `x = (M + ψ·N) / (T · niche0)`, where `T = 1 + (s − 1)·S` is
-/// the set point reached so far. In v1/v2 (ψ = 0, s = 1) it is exactly `M / M0`.
-#[inline]
-pub(crate) fn memory_signal(m: f64, n: f64, niche0: f64, psi: f64, target: f64) -> f64 {
-    (m + psi * n) / (target * niche0)
-}
-
 impl Model {
     /// Validates `params` and derives the steady-state closure.
     ///
@@ -401,9 +388,7 @@ impl Model {
     /// `1 + (s·r8 − 1)·S` (exactly 1 in v1/v2).
     #[inline]
     pub(crate) fn setpoint_targets(&self, s_state: f64) -> [f64; 2] {
-        let [s4, s8] = self.setpoint_shifts();
-        let at = |s: f64| if s == 1.0 { 1.0 } else { 1.0 + (s - 1.0) * s_state };
-        [at(s4), at(s8)]
+        self.setpoint_shifts().map(|s| rhs::setpoint_target(s, s_state))
     }
 
     /// Model v3: the post-depletion set points of CD4 and CD8 memory relative to baseline, `s` and `s·r8`.

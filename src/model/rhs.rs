@@ -256,12 +256,27 @@ pub fn hazards<T: Real>(k: &CellCoeffs<T>, ca: T, dmg: T) -> [T; 4] {
     ]
 }
 
-/// The homeostatic factor `(1 + κ)/(1 + κ xⁿ)`.
+/// The homeostatic factor `(1 + κ)/(1 + κ xⁿ)`; `hill_one` says `n` is exactly 1.
 #[inline(always)]
-fn homeostasis<T: Real>(x: T, kappa: T, hill: T, hill_one: bool) -> T {
+pub(crate) fn homeostasis<T: Real>(x: T, kappa: T, hill: T, hill_one: bool) -> T {
     let one = T::splat(1.0);
     let xh = if hill_one { x } else { x.max(T::splat(0.0)).powf(hill) };
     (one + kappa) / (one + kappa * xh)
+}
+
+/// Model v3: the memory set point reached at progress `s_state`, `1 + (s − 1)·S` for the post-depletion set
+/// point `s` (exactly 1 while `S = 0` or `s = 1`).
+#[inline(always)]
+pub(crate) fn setpoint_target<T: Real>(setpoint: T, s_state: T) -> T {
+    let one = T::splat(1.0);
+    one + (setpoint - one) * s_state
+}
+
+/// Model v3: the memory T cells' homeostatic signal `(M + ψ·N) / (T · niche0)`, with `T` the set point reached
+/// so far (exactly `M / M0` in v1/v2, where ψ = 0 and `T` = 1).
+#[inline(always)]
+pub(crate) fn memory_signal<T: Real>(m: T, n: T, niche0: T, psi: T, target: T) -> T {
+    (m + psi * n) / (target * niche0)
 }
 
 #[inline(always)]
@@ -305,12 +320,8 @@ pub fn cell_rhs<T: Real>(
     let f = c[cell::F];
     let s = c[cell::S];
     let psi = k.memory_niche_share;
-    // Model v3: the memory set points reached so far, `1 + (s − 1)·S` (exactly 1 while S = 0 or s = 1).
-    let target4 = one + (k.setpoint4 - one) * s;
-    let target8 = one + (k.setpoint8 - one) * s;
-    // The memory signal `(M + ψ·N) / (T · niche0)`.
-    let signal4 = (m4 + psi * n4) / (target4 * k.niche4);
-    let signal8 = (m8 + psi * n8) / (target8 * k.niche8);
+    let signal4 = memory_signal(m4, n4, k.niche4, psi, setpoint_target(k.setpoint4, s));
+    let signal8 = memory_signal(m8, n8, k.niche8, psi, setpoint_target(k.setpoint8, s));
     let floor = &k.floor;
 
     dc[cell::N4] = k.theta4
