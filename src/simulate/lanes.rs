@@ -30,7 +30,7 @@ use crate::model::{CellCoeffs, Structure, LANES};
 use crate::pk::DrugPropagator;
 use crate::solver::adaptive::{serve_observations, SegmentRun, Stepper};
 use crate::solver::dopri5::{self as dp, Stages};
-use crate::solver::{initial_step, Method, OdeSystem, Sink, SolverError, Step};
+use crate::solver::{initial_step, Method, OdeSystem, Sink, Step};
 
 const N: usize = cell::COUNT;
 type Lanes = [f64x4; N];
@@ -503,9 +503,9 @@ impl<'p> Lane<'p> {
             a.f0 = f_new;
         } else {
             sim.stats.rejected_steps += 1;
-            a.run.reject(err, dp::NAME).map_err(Error::from)?;
+            a.run.reject(err, dp::NAME)?;
         }
-        let (t, h, t_new) = a.run.plan(opts, dp::NAME).map_err(|e: SolverError| Error::from(e))?;
+        let (t, h, t_new) = a.run.plan(opts, dp::NAME)?;
         (a.t, a.h, a.t_new) = (t, h, t_new);
         Ok(())
     }
