@@ -7,6 +7,7 @@
 
 pub mod cohort;
 pub mod fit;
+pub mod posterior;
 pub mod screening;
 pub mod targets;
 pub mod typical;

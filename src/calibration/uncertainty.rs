@@ -203,6 +203,7 @@ pub fn laplace(
         log_covariance: (0..n)
             .map(|i| (0..n).map(|j| 0.5 * (cov[(i, j)] + cov[(j, i)])).collect())
             .collect(),
+        draws: Vec::new(),
     };
     Ok(Identifiability {
         rows,
@@ -215,10 +216,13 @@ pub fn laplace(
 /// Largest number of parameter sets [`sample_sets`] draws.
 pub const MAX_SETS: usize = 1000;
 
-/// Draws `n` parameter sets from `set`'s posterior ([`ParamSet::uncertainty`]), reproducibly from `seed`. A draw
-/// the model rejects (a fraction above 1, a closure that fails) is drawn again — the posterior truncated to valid
-/// models; after 100 rejections in a row the call fails. The drawn sets keep the parent's provenance and carry no
-/// uncertainty of their own.
+/// Draws `n` parameter sets from `set`'s posterior ([`ParamSet::uncertainty`]), reproducibly from `seed`.
+///
+/// A sampled posterior (stored draws, `lymphosim posterior`) gives `n` of its draws, chosen at random without
+/// replacement (so `n` may not exceed the draws stored). A Laplace posterior (a covariance only) gives log-normal
+/// draws; a draw the model rejects (a fraction above 1, a closure that fails) is drawn again — the posterior
+/// truncated to valid models; after 100 rejections in a row the call fails. The drawn sets keep the parent's
+/// provenance and carry no uncertainty of their own.
 pub fn sample_sets(set: &ParamSet, n: usize, seed: u64) -> Result<Vec<ParamSet>> {
     let u = set.uncertainty.as_ref().ok_or_else(|| {
         Error::invalid(
@@ -235,6 +239,38 @@ pub fn sample_sets(set: &ParamSet, n: usize, seed: u64) -> Result<Vec<ParamSet>>
         ));
     }
     let fit: Vec<FitParam> = u.names.iter().map(|s| FitParam::parse(s)).collect::<Result<_>>()?;
+    let logs: Vec<f64> = fit.iter().map(|p| p.get(set).ln()).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x005e_ed0f_5e75);
+    if !u.draws.is_empty() {
+        if n > u.draws.len() {
+            return Err(Error::invalid(
+                "uncertainty",
+                n,
+                format!(
+                    "asks for more parameter sets than the {} posterior draws the set stores",
+                    u.draws.len()
+                ),
+            ));
+        }
+        // A partial Fisher–Yates shuffle picks n distinct draws.
+        let mut idx: Vec<usize> = (0..u.draws.len()).collect();
+        return (0..n)
+            .map(|j| {
+                let r = j + rand::RngExt::random_range(&mut rng, 0..idx.len() - j);
+                idx.swap(j, r);
+                let mut s = moved(set, &fit, &logs, &u.draws[idx[j]]);
+                s.uncertainty = None;
+                if Model::new(s.typical.clone()).is_err() || s.population(Default::default()).is_err() {
+                    return Err(Error::invalid(
+                        "uncertainty.draws",
+                        idx[j],
+                        "gives a model the set's validation rejects",
+                    ));
+                }
+                Ok(s)
+            })
+            .collect();
+    }
     let k = fit.len();
     let cov = DMatrix::from_fn(k, k, |i, j| u.log_covariance[i][j]);
     // A tiny jitter keeps a covariance that is only semi-definite factorisable.
@@ -243,8 +279,6 @@ pub fn sample_sets(set: &ParamSet, n: usize, seed: u64) -> Result<Vec<ParamSet>>
         .cholesky()
         .ok_or_else(|| Error::invalid("uncertainty.log_covariance", "", "is not positive semi-definite"))?
         .l();
-    let logs: Vec<f64> = fit.iter().map(|p| p.get(set).ln()).collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x005e_ed0f_5e75);
     let mut out = Vec::with_capacity(n);
     let mut rejected = 0;
     while out.len() < n {
@@ -280,6 +314,7 @@ mod tests {
                 method: "test".into(),
                 names: vec!["clad_kill_n4".into(), "variability.clad_sensitivity_cv".into()],
                 log_covariance: vec![vec![sd * sd, 0.0], vec![0.0, sd * sd]],
+                draws: Vec::new(),
             }),
             ..ParamSet::default()
         }

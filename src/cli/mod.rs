@@ -61,6 +61,10 @@ enum Command {
     /// What the calibration data pin down: the loss curvature at a set, each quantity's uncertainty and partner,
     /// and the set with its approximate posterior (for `run --uncertainty N`).
     Identifiability(IdentifiabilityArgs),
+    /// Sample the calibration posterior (random-walk Metropolis from the set's Laplace posterior): each
+    /// quantity's median and 95 % range with its effective sample size and R-hat, and the set with the draws
+    /// (for `run --uncertainty N`).
+    Posterior(PosteriorArgs),
     /// Re-draw the figures of an output directory (of `run`, `merge` or `bench work-precision`).
     Plot {
         /// The output directory.
@@ -272,6 +276,44 @@ struct IdentifiabilityArgs {
     #[arg(long, default_value_t = 2.0)]
     prior_factor: f64,
     /// Write the parameter set with its [uncertainty] block here.
+    #[arg(long, value_name = "FILE.toml")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct PosteriorArgs {
+    /// Parameter set with an [uncertainty] block to start from (default: the shipped calibrated set; `v1`; `v2`;
+    /// a file); its quantities are the ones sampled.
+    #[arg(long, value_name = "FILE.toml")]
+    params: Option<String>,
+    /// Targets table (default: the embedded calibration targets).
+    #[arg(long, value_name = "FILE.csv")]
+    targets: Option<PathBuf>,
+    /// Patients per cohort for cohort targets (the same patients at every point).
+    #[arg(long, default_value_t = 500)]
+    patients: u64,
+    /// Seed of the cohorts.
+    #[arg(long, default_value_t = 20261124)]
+    seed: u64,
+    /// Seed of the chains' random streams.
+    #[arg(long, default_value_t = 1)]
+    chain_seed: u64,
+    /// Chains (run side by side).
+    #[arg(long, default_value_t = 4)]
+    chains: usize,
+    /// Burn-in steps per chain (the proposal is tuned, the draws discarded).
+    #[arg(long, default_value_t = 300)]
+    burn_in: usize,
+    /// Kept steps per chain.
+    #[arg(long, default_value_t = 1000)]
+    steps: usize,
+    /// Draws to store in the written set.
+    #[arg(long, default_value_t = 200)]
+    keep: usize,
+    /// Prior: each quantity within this factor of its value (one standard deviation).
+    #[arg(long, default_value_t = 2.0)]
+    prior_factor: f64,
+    /// Write the parameter set with the sampled [uncertainty] block (covariance and draws) here.
     #[arg(long, value_name = "FILE.toml")]
     out: Option<PathBuf>,
 }
@@ -513,6 +555,7 @@ pub fn run() -> anyhow::Result<()> {
         Some(Command::Calibrate(a)) => tables::calibrate(&a),
         Some(Command::Sensitivity(a)) => tables::sensitivity(&a),
         Some(Command::Identifiability(a)) => tables::identifiability(&a),
+        Some(Command::Posterior(a)) => tables::posterior(&a),
         Some(Command::Forecast(a)) => forecast::forecast(&a),
         Some(Command::ForecastCoverage(a)) => forecast::coverage(&a),
         Some(Command::Bench(BenchCommand::WorkPrecision(a))) => bench::work_precision(&a),

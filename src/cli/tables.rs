@@ -7,7 +7,7 @@ use lymphosim::output::{write_atomic, Written};
 use lymphosim::regimen::{event_table, presets};
 use lymphosim::solver::Method;
 
-use super::{CalibrateArgs, EventsArgs, IdentifiabilityArgs, SensitivityArgs, TargetsArgs};
+use super::{CalibrateArgs, EventsArgs, IdentifiabilityArgs, PosteriorArgs, SensitivityArgs, TargetsArgs};
 
 pub(super) fn presets() {
     for (name, what) in presets::NAMES.iter().zip(presets::DESCRIPTIONS) {
@@ -493,6 +493,102 @@ pub(super) fn identifiability(a: &IdentifiabilityArgs) -> anyhow::Result<()> {
         let w = write_atomic(out, set.to_toml().as_bytes())?;
         let verb = if w == Written::Replaced { "replaced" } else { "wrote" };
         println!("{verb} {} (the set with its [uncertainty] block)", out.display());
+    }
+    Ok(())
+}
+
+pub(super) fn posterior(a: &PosteriorArgs) -> anyhow::Result<()> {
+    use lymphosim::calibration::fit::LossSpec;
+    use lymphosim::calibration::posterior::{metropolis, SamplerSpec};
+    let mut set = super::load_params(a.params.as_deref())?;
+    let laplace = set.uncertainty.clone().ok_or_else(|| {
+        anyhow::anyhow!(
+            "--params: the parameter set has no [uncertainty] block to start from; compute one with `lymphosim identifiability --out FILE`"
+        )
+    })?;
+    let text = match &a.targets {
+        Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+        None => EMBEDDED_TARGETS.to_string(),
+    };
+    if let Some(out) = &a.out {
+        check_writable(out)?;
+    }
+    let spec = SamplerSpec {
+        loss: LossSpec {
+            loss: Default::default(),
+            targets: targets::parse(&text)?,
+            patients: a.patients,
+            seed: a.seed,
+            sim: Default::default(),
+            weights: Vec::new(),
+        },
+        prior_factor: a.prior_factor,
+        chains: a.chains,
+        burn_in: a.burn_in,
+        steps: a.steps,
+        keep: a.keep,
+        seed: a.chain_seed,
+    };
+    let total = a
+        .chains
+        .saturating_mul(a.burn_in.saturating_add(a.steps).saturating_add(1));
+    eprintln!(
+        "sampling the posterior of {} quantities: {} chains x ({} burn-in + {} kept steps), about {total} loss \
+         evaluations ({} patients per cohort) ...",
+        laplace.names.len(),
+        a.chains,
+        a.burn_in,
+        a.steps,
+        a.patients
+    );
+    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        indicatif::ProgressBar::new(total as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let t0 = std::time::Instant::now();
+    let r = metropolis(&spec, &set, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    println!(
+        "Posterior sample ({} chains x {} kept steps, acceptance {:.2}; {} evaluations in {:.0} s). median and 95 % \
+         range of the sample; Laplace: the 95 % range of the set's Laplace posterior; ESS: effective sample size; \
+         R-hat: split R-hat (above 1.1: the chains disagree, run longer).",
+        r.chains,
+        r.steps,
+        r.acceptance,
+        r.evaluations,
+        t0.elapsed().as_secs_f64()
+    );
+    println!(
+        "{:<36} {:>10} {:>10} {:>22} {:>22} {:>7} {:>6}",
+        "quantity", "value", "median", "95 % range", "Laplace 95 %", "ESS", "R-hat"
+    );
+    for (i, row) in r.rows.iter().enumerate() {
+        let f = (1.96 * laplace.log_covariance[i][i].max(0.0).sqrt()).exp();
+        println!(
+            "{:<36} {:>10.4} {:>10.4} {:>22} {:>22} {:>7.0} {:>6}",
+            row.name,
+            row.value,
+            row.median,
+            format!("{:.4} to {:.4}", row.range.0, row.range.1),
+            format!("{:.4} to {:.4}", row.value / f, row.value * f),
+            row.ess,
+            row.r_hat.map_or("-".to_string(), |v| format!("{v:.2}")),
+        );
+    }
+    let worst = r.rows.iter().filter_map(|x| x.r_hat).fold(f64::NAN, f64::max);
+    if worst > 1.1 {
+        println!("R-hat up to {worst:.2}: the chains have not mixed; run longer before using the sample");
+    }
+    if let Some(out) = &a.out {
+        set.uncertainty = Some(r.uncertainty);
+        let w = write_atomic(out, set.to_toml().as_bytes())?;
+        let verb = if w == Written::Replaced { "replaced" } else { "wrote" };
+        println!(
+            "{verb} {} (the set with the sampled [uncertainty] block: {} draws)",
+            out.display(),
+            a.keep
+        );
     }
     Ok(())
 }

@@ -74,7 +74,8 @@ impl Provenance {
 }
 
 /// How uncertain a set's fitted quantities are: an approximate posterior, log-normal around the set's values, from
-/// the curvature of the calibration loss (`lymphosim identifiability`; `crate::calibration::uncertainty`).
+/// the curvature of the calibration loss (`lymphosim identifiability`; `crate::calibration::uncertainty`), or a
+/// sample of the posterior (`lymphosim posterior`; `crate::calibration::posterior`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Uncertainty {
@@ -84,6 +85,11 @@ pub struct Uncertainty {
     pub names: Vec<String>,
     /// Covariance of their natural logarithms (dimensionless), `names.len()` rows of `names.len()` numbers.
     pub log_covariance: Vec<Vec<f64>>,
+    /// Draws of a sampled posterior, each `names.len()` natural-log offsets from the set's values (dimensionless;
+    /// empty for the Laplace approximation). When present, `run --uncertainty N` takes N of these draws instead
+    /// of drawing from the covariance.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub draws: Vec<Vec<f64>>,
 }
 
 impl Uncertainty {
@@ -104,6 +110,24 @@ impl Uncertainty {
                     self.names[i]
                 )));
             }
+        }
+        let max = crate::calibration::posterior::MAX_STORED_DRAWS;
+        if self.draws.len() > max {
+            return Err(ParamSetError {
+                path: "uncertainty.draws".into(),
+                message: format!("has {} draws; at most {max}", self.draws.len()),
+            });
+        }
+        if let Some((j, _)) = self
+            .draws
+            .iter()
+            .enumerate()
+            .find(|(_, d)| d.len() != n || d.iter().any(|v| !v.is_finite()))
+        {
+            return Err(ParamSetError {
+                path: "uncertainty.draws".into(),
+                message: format!("draw {j} must be {n} finite numbers (one per name)"),
+            });
         }
         Ok(())
     }

@@ -364,3 +364,68 @@ fn identifiability_separates_what_the_data_pin_from_what_they_do_not() {
     assert_eq!(back.uncertainty, with.uncertainty);
     assert_eq!(sample_sets(&back, 5, 1).unwrap().len(), 5);
 }
+
+/// The sampled posterior, on the typical-patient targets (fast): the quantity no target depends on keeps its prior
+/// spread, the one the CD4 targets depend on is narrower; the draws are stored in the set, survive a round trip
+/// through TOML, and `run --uncertainty N` takes N distinct draws of them, never more than stored.
+#[test]
+fn the_posterior_sampler_stores_draws_that_uncertainty_runs_use() {
+    use lymphosim::calibration::posterior::{metropolis, SamplerSpec};
+    use lymphosim::calibration::uncertainty::{laplace, sample_sets, CurvatureSpec};
+    let set = ParamSet::shipped();
+    let fit = vec![
+        FitParam::parse("clad_kill_n4").unwrap(),
+        FitParam::parse("thymic_decline_per_year").unwrap(),
+    ];
+    let curvature = CurvatureSpec {
+        loss: spec(0),
+        step: 0.1,
+        prior_factor: 2.0,
+    };
+    let mut start = set.clone();
+    start.uncertainty = Some(laplace(&curvature, &set, &fit, &|| {}).unwrap().uncertainty);
+    let sampler = SamplerSpec {
+        loss: spec(0),
+        prior_factor: 2.0,
+        chains: 2,
+        burn_in: 100,
+        steps: 400,
+        keep: 50,
+        seed: 9,
+    };
+    let r = metropolis(&sampler, &start, &|| {}).unwrap();
+    assert_eq!(r.evaluations, 2 * (1 + 100 + 400));
+    let (kill, rate) = (&r.rows[0], &r.rows[1]);
+    // Prior SD of the log: ln 2 = 0.69; the free quantity's sample SD is near it, the pinned one's well below.
+    assert!((rate.log_sd / 2f64.ln() - 1.0).abs() < 0.35, "{rate:?}");
+    assert!(kill.log_sd < 0.5 * rate.log_sd, "{kill:?} vs {rate:?}");
+    assert!(kill.range.0 < kill.median && kill.median < kill.range.1);
+    let u = r.uncertainty.clone();
+    assert_eq!(u.draws.len(), 50);
+    assert_eq!(
+        metropolis(&sampler, &start, &|| {}).unwrap().uncertainty,
+        u,
+        "reproducible"
+    );
+    let mut with = set.clone();
+    with.uncertainty = Some(u.clone());
+    let back = ParamSet::from_toml(&with.to_toml()).unwrap();
+    assert_eq!(back.uncertainty, with.uncertainty);
+    let sets = sample_sets(&back, 50, 1).unwrap();
+    // Every stored draw once: the drawn sets' clad_kill_n4 are the draws' values, in some order.
+    let mut got: Vec<f64> = sets
+        .iter()
+        .map(|s| (s.typical.clad_kill_n4 / set.typical.clad_kill_n4).ln())
+        .collect();
+    let mut want: Vec<f64> = u.draws.iter().map(|d| d[0]).collect();
+    got.sort_by(f64::total_cmp);
+    want.sort_by(f64::total_cmp);
+    assert!(got.iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-9));
+    assert_eq!(sample_sets(&back, 7, 3).unwrap(), sample_sets(&back, 7, 3).unwrap());
+    let e = sample_sets(&back, 51, 1).unwrap_err().to_string();
+    assert!(e.contains("50 posterior draws"), "{e}");
+    // A stored draw of the wrong length is refused when the set is read, naming the field.
+    let broken = with.to_toml().replacen("draws = [[", "draws = [[0.1, ", 1);
+    let e = ParamSet::from_toml(&broken).unwrap_err().to_string();
+    assert!(e.contains("uncertainty.draws"), "{e}");
+}

@@ -532,6 +532,53 @@ fn parameter_uncertainty_runs_from_identifiability_to_the_switch_answer() {
         assert!(!ok && stderr.contains(needle), "{stderr}");
         assert!(!dir.exists(), "a refused run wrote {}", dir.display());
     }
+    // `posterior` samples the same posterior from that set and stores draws, which `run --uncertainty` uses.
+    let sampled = tmp("sampled.toml");
+    let (ok, stdout, stderr) = lymphosim(&[
+        "posterior",
+        "--params",
+        set.to_str().unwrap(),
+        "--patients",
+        "40",
+        "--chains",
+        "2",
+        "--burn-in",
+        "40",
+        "--steps",
+        "20",
+        "--keep",
+        "10",
+        "--out",
+        sampled.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("clad_zref") && stdout.contains("R-hat") && stdout.contains("10 draws"),
+        "{stdout}"
+    );
+    assert!(std::fs::read_to_string(&sampled).unwrap().contains("draws = [["));
+    let out = tmp("sampled-run");
+    let base = [
+        "run",
+        "--params",
+        sampled.to_str().unwrap(),
+        "--patients",
+        "30",
+        "--no-plots",
+        "--out",
+    ];
+    let mut a = base.to_vec();
+    a.extend([out.to_str().unwrap(), "--uncertainty", "3"]);
+    let (ok, stdout, stderr) = lymphosim(&a);
+    assert!(ok && stdout.contains("over the 3 parameter sets"), "{stderr}");
+    let dir = tmp("refused-draws");
+    let mut a = base.to_vec();
+    a.extend([dir.to_str().unwrap(), "--uncertainty", "11"]);
+    let (ok, _, stderr) = lymphosim(&a);
+    assert!(!ok && stderr.contains("10 posterior draws"), "{stderr}");
+    assert!(!dir.exists());
+    let (ok, _, stderr) = lymphosim(&["posterior", "--params", "v2", "--patients", "10"]);
+    assert!(!ok && stderr.contains("identifiability"), "{stderr}");
 }
 
 /// `lymphosim forecast` on the example history (synthetic, labelled so): a start-date table with the patient's and
