@@ -16,10 +16,11 @@
 //! sampler, unlike a curvature, does not mind.
 //!
 //! **The sampler.** Random-walk Metropolis on `θ` in `chains` chains, each with its own random stream
-//! (derived from `seed` and the chain's index) and its own start, drawn from the set's Laplace posterior
-//! (`[uncertainty]`, so it must be computed first). Proposals are Gaussian with covariance `s² Σ`: during the
-//! burn-in `Σ` starts as the Laplace covariance and, halfway, becomes the covariance of the chains' first half of
-//! burn-in (blended 80/20 with the Laplace one), and the scale `s` is tuned towards an acceptance of 0.234; after
+//! (derived from `seed` and the chain's index) and its own start, drawn from the covariance of the set's
+//! `[uncertainty]` block — the Laplace posterior (so it must be computed first), or the covariance of an earlier,
+//! shorter sample (a pilot run). Proposals are Gaussian with covariance `s² Σ`: during the burn-in `Σ` starts as
+//! that covariance and, halfway, becomes the covariance of the chains' first half of burn-in (blended 80/20 with
+//! the starting one), and the scale `s` is tuned towards an acceptance of 0.234; after
 //! the burn-in both are frozen, so the kept draws are an ordinary Metropolis chain of the posterior above. The
 //! chains advance in lockstep and evaluate their proposals in parallel; the result does not depend on the number
 //! of threads.
@@ -36,8 +37,8 @@ use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
 use super::fit::{evaluate, FitParam, LossKind, LossSpec};
+use super::uncertainty::{cholesky_lower, is_valid, moved};
 use crate::error::{Error, Result};
-use crate::model::Model;
 use crate::population::paramset::{ParamSet, Uncertainty};
 
 /// Largest number of chains.
@@ -111,12 +112,9 @@ pub struct Posterior {
 
 /// The log posterior at log offsets `dx` from the set's values (`−∞` where the model rejects the point).
 fn log_posterior(spec: &LossSpec, set: &ParamSet, fit: &[FitParam], logs: &[f64], dx: &[f64], prior_sd: f64) -> f64 {
-    let mut s = set.clone();
+    let mut s = moved(set, fit, logs, dx);
     s.uncertainty = None;
-    for ((p, l), d) in fit.iter().zip(logs).zip(dx) {
-        p.set(&mut s, (l + d).exp());
-    }
-    if Model::new(s.typical.clone()).is_err() || s.population(Default::default()).is_err() {
+    if !is_valid(&s) {
         return f64::NEG_INFINITY;
     }
     let Ok((loss, _)) = evaluate(spec, &s) else {
@@ -127,16 +125,6 @@ fn log_posterior(spec: &LossSpec, set: &ParamSet, fit: &[FitParam], logs: &[f64]
     }
     let prior: f64 = dx.iter().map(|d| d * d).sum::<f64>() / (2.0 * prior_sd * prior_sd);
     -0.5 * loss - prior
-}
-
-/// Lower Cholesky factor of `cov` (with a tiny jitter for a covariance that is only semi-definite).
-fn cholesky(cov: &DMatrix<f64>, what: &str) -> Result<DMatrix<f64>> {
-    let k = cov.nrows();
-    let jitter = 1e-12 * (0..k).map(|i| cov[(i, i)]).fold(0.0, f64::max).max(1e-300);
-    Ok((cov + DMatrix::<f64>::identity(k, k) * jitter)
-        .cholesky()
-        .ok_or_else(|| Error::invalid(what, "", "is not positive semi-definite"))?
-        .l())
 }
 
 /// Covariance of `rows` (each a point), `None` with fewer than two.
@@ -274,9 +262,17 @@ pub fn metropolis(spec: &SamplerSpec, set: &ParamSet, progress: &(dyn Fn() + Syn
     let uncertainty = Uncertainty {
         method: format!(
             "random-walk Metropolis sample of the posterior: squared loss (tolerance = 1 SD), {} patients per cohort \
-             (seed {}), log-normal prior of factor {} (1 SD); {} chains started from the Laplace posterior, {} burn-in \
-             and {} kept steps each (acceptance {acceptance:.2}), {} draws stored; log_covariance is the kept draws'",
-            spec.loss.patients, spec.loss.seed, spec.prior_factor, spec.chains, spec.burn_in, spec.steps, spec.keep
+             (seed {}), log-normal prior of factor {} (1 SD); {} chains started from the covariance of the set's earlier \
+             posterior ({}), {} burn-in and {} kept steps each (acceptance {acceptance:.2}), {} draws stored; \
+             log_covariance is the kept draws'",
+            spec.loss.patients,
+            spec.loss.seed,
+            spec.prior_factor,
+            spec.chains,
+            u.method.split(':').next().unwrap_or_default(),
+            spec.burn_in,
+            spec.steps,
+            spec.keep
         ),
         names: u.names.clone(),
         log_covariance: (0..k)
@@ -308,7 +304,7 @@ struct Chains {
 /// proposal shape (see the module's documentation for the burn-in).
 fn run_chains(target: &(dyn Fn(&[f64]) -> f64 + Sync), laplace: &DMatrix<f64>, spec: &SamplerSpec) -> Result<Chains> {
     let k = laplace.nrows();
-    let laplace_l = cholesky(laplace, "uncertainty.log_covariance")?;
+    let laplace_l = cholesky_lower(laplace, "uncertainty.log_covariance")?;
 
     // Starts: draws from the Laplace posterior, each chain from its own stream, redrawn where the model rejects
     // the point.
@@ -373,7 +369,7 @@ fn run_chains(target: &(dyn Fn(&[f64]) -> f64 + Sync), laplace: &DMatrix<f64>, s
         }
         if step + 1 == spec.burn_in / 2 {
             if let Some(emp) = covariance(&burn, k) {
-                if let Ok(l) = cholesky(&(emp * 0.8 + laplace * 0.2), "burn-in covariance") {
+                if let Ok(l) = cholesky_lower(&(emp * 0.8 + laplace * 0.2), "burn-in covariance") {
                     proposal_l = l;
                     scale = 2.38 / (k as f64).sqrt();
                 }

@@ -72,7 +72,7 @@ pub struct Identifiability {
 }
 
 /// The set with the quantities' logs moved by `dx`.
-fn moved(set: &ParamSet, fit: &[FitParam], logs: &[f64], dx: &[f64]) -> ParamSet {
+pub(super) fn moved(set: &ParamSet, fit: &[FitParam], logs: &[f64], dx: &[f64]) -> ParamSet {
     let mut s = set.clone();
     for ((p, l), d) in fit.iter().zip(logs).zip(dx) {
         p.set(&mut s, (l + d).exp());
@@ -213,6 +213,23 @@ pub fn laplace(
     })
 }
 
+/// Whether the model accepts `set`: its typical values and its population (a fraction above 1, a closure that
+/// fails, a variability setting out of range are not).
+pub(super) fn is_valid(set: &ParamSet) -> bool {
+    Model::new(set.typical.clone()).is_ok() && set.population(Default::default()).is_ok()
+}
+
+/// Lower Cholesky factor of the covariance `cov`, with a tiny jitter so a covariance that is only
+/// semi-definite factorises; an error naming `what` otherwise.
+pub(super) fn cholesky_lower(cov: &DMatrix<f64>, what: &str) -> Result<DMatrix<f64>> {
+    let k = cov.nrows();
+    let jitter = 1e-12 * (0..k).map(|i| cov[(i, i)]).fold(0.0, f64::max).max(1e-300);
+    Ok((cov + DMatrix::<f64>::identity(k, k) * jitter)
+        .cholesky()
+        .ok_or_else(|| Error::invalid(what, "", "is not positive semi-definite"))?
+        .l())
+}
+
 /// Largest number of parameter sets [`sample_sets`] draws.
 pub const MAX_SETS: usize = 1000;
 
@@ -260,7 +277,7 @@ pub fn sample_sets(set: &ParamSet, n: usize, seed: u64) -> Result<Vec<ParamSet>>
                 idx.swap(j, r);
                 let mut s = moved(set, &fit, &logs, &u.draws[idx[j]]);
                 s.uncertainty = None;
-                if Model::new(s.typical.clone()).is_err() || s.population(Default::default()).is_err() {
+                if !is_valid(&s) {
                     return Err(Error::invalid(
                         "uncertainty.draws",
                         idx[j],
@@ -272,13 +289,10 @@ pub fn sample_sets(set: &ParamSet, n: usize, seed: u64) -> Result<Vec<ParamSet>>
             .collect();
     }
     let k = fit.len();
-    let cov = DMatrix::from_fn(k, k, |i, j| u.log_covariance[i][j]);
-    // A tiny jitter keeps a covariance that is only semi-definite factorisable.
-    let jitter = 1e-12 * (0..k).map(|i| cov[(i, i)]).fold(0.0, f64::max).max(1e-300);
-    let l = (cov + DMatrix::<f64>::identity(k, k) * jitter)
-        .cholesky()
-        .ok_or_else(|| Error::invalid("uncertainty.log_covariance", "", "is not positive semi-definite"))?
-        .l();
+    let l = cholesky_lower(
+        &DMatrix::from_fn(k, k, |i, j| u.log_covariance[i][j]),
+        "uncertainty.log_covariance",
+    )?;
     let mut out = Vec::with_capacity(n);
     let mut rejected = 0;
     while out.len() < n {
@@ -286,8 +300,7 @@ pub fn sample_sets(set: &ParamSet, n: usize, seed: u64) -> Result<Vec<ParamSet>>
         let dx = &l * z;
         let mut s = moved(set, &fit, &logs, dx.as_slice());
         s.uncertainty = None;
-        let valid = Model::new(s.typical.clone()).is_ok() && s.population(Default::default()).is_ok();
-        if valid {
+        if is_valid(&s) {
             out.push(s);
             rejected = 0;
         } else {

@@ -352,9 +352,10 @@ struct RunArgs {
     /// Warn about arms whose last planned dose leaves less than this follow-up within the horizon (months).
     #[arg(long, value_name = "MONTHS", default_value_t = 24.0)]
     follow_up_months: f64,
-    /// Parameter uncertainty: also run the same patients under N parameter sets drawn from the set's approximate
-    /// posterior (its [uncertainty] block, from `lymphosim identifiability`), and report each endpoint's spread
-    /// over the sets next to its Monte Carlo interval (uncertainty.csv).
+    /// Parameter uncertainty: also run the same patients under N parameter sets drawn from the set's posterior
+    /// (its [uncertainty] block: N of its stored draws from `lymphosim posterior`, or log-normal draws from the
+    /// Laplace covariance of `lymphosim identifiability`), and report each endpoint's spread over the sets next to
+    /// its Monte Carlo interval (uncertainty.csv).
     #[arg(long, value_name = "N")]
     uncertainty: Option<usize>,
     /// Parameter set replacing the population's typical values and variability

@@ -476,7 +476,7 @@ fn print_answers(answers: &[Option<f64>]) {
 }
 
 fn print_spread(rows: &[Spread], n: usize) {
-    println!("\nparameter uncertainty over {n} sets drawn from the set's approximate posterior (same patients):");
+    println!("\nparameter uncertainty over {n} sets drawn from the set's posterior (same patients):");
     println!(
         "{:<34} {:<18} {:>10} {:>20} {:>24}",
         "arm", "endpoint", "value", "Monte Carlo 95 %", "parameters 5-95 %"

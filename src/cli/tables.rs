@@ -551,17 +551,18 @@ pub(super) fn posterior(a: &PosteriorArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
     println!(
         "Posterior sample ({} chains x {} kept steps, acceptance {:.2}; {} evaluations in {:.0} s). median and 95 % \
-         range of the sample; Laplace: the 95 % range of the set's Laplace posterior; ESS: effective sample size; \
-         R-hat: split R-hat (above 1.1: the chains disagree, run longer).",
+         range of the sample; start: the 95 % range of the set's earlier posterior, the chains' start ({}); ESS: \
+         effective sample size; R-hat: split R-hat (above 1.1: the chains disagree, run longer).",
         r.chains,
         r.steps,
         r.acceptance,
         r.evaluations,
-        t0.elapsed().as_secs_f64()
+        t0.elapsed().as_secs_f64(),
+        laplace.method.split(':').next().unwrap_or_default()
     );
     println!(
         "{:<36} {:>10} {:>10} {:>22} {:>22} {:>7} {:>6}",
-        "quantity", "value", "median", "95 % range", "Laplace 95 %", "ESS", "R-hat"
+        "quantity", "value", "median", "95 % range", "start 95 %", "ESS", "R-hat"
     );
     for (i, row) in r.rows.iter().enumerate() {
         let f = (1.96 * laplace.log_covariance[i][i].max(0.0).sqrt()).exp();
