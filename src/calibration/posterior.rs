@@ -224,9 +224,7 @@ pub fn metropolis(spec: &SamplerSpec, set: &ParamSet, progress: &(dyn Fn() + Syn
         scale,
         evaluations,
     } = run_chains(&target, &laplace, spec)?;
-    let all: Vec<Vec<f64>> = (0..spec.steps)
-        .flat_map(|t| kept.iter().map(move |c| c[t].clone()))
-        .collect();
+    let all: Vec<Vec<f64>> = kept.concat();
     let rows = (0..k)
         .map(|i| {
             let series: Vec<Vec<f64>> = kept.iter().map(|c| c.iter().map(|x| x[i]).collect()).collect();
@@ -248,17 +246,7 @@ pub fn metropolis(spec: &SamplerSpec, set: &ParamSet, progress: &(dyn Fn() + Syn
         })
         .collect();
     let cov = covariance(&all, k).expect("at least 4 kept draws");
-    // Stored draws: evenly spaced over the kept steps of all chains, rounded to 1e-6 on the log scale (a
-    // relative 1e-6 on the value).
-    let stride = all.len() as f64 / spec.keep as f64;
-    let draws = (0..spec.keep)
-        .map(|j| {
-            all[((j as f64 + 0.5) * stride) as usize]
-                .iter()
-                .map(|x| (x * 1e6).round() / 1e6)
-                .collect()
-        })
-        .collect();
+    let draws = spaced_draws(&kept, spec.keep);
     let uncertainty = Uncertainty {
         method: format!(
             "random-walk Metropolis sample of the posterior: squared loss (tolerance = 1 SD), {} patients per cohort \
@@ -382,6 +370,30 @@ fn run_chains(target: &(dyn Fn(&[f64]) -> f64 + Sync), laplace: &DMatrix<f64>, s
         scale,
         evaluations,
     })
+}
+
+/// `keep` draws for storage: evenly spaced over the kept steps of all chains taken one after the other (so
+/// every chain gives its share, spread over its whole length), rounded to 1e-6 on the log scale (a relative 1e-6
+/// on the value).
+fn spaced_draws(kept: &[Vec<Vec<f64>>], keep: usize) -> Vec<Vec<f64>> {
+    let total: usize = kept.iter().map(Vec::len).sum();
+    let stride = total as f64 / keep as f64;
+    (0..keep)
+        .map(|j| {
+            let mut at = ((j as f64 + 0.5) * stride) as usize;
+            let chain = kept.iter().position(|c| {
+                let inside = at < c.len();
+                if !inside {
+                    at -= c.len();
+                }
+                inside
+            });
+            kept[chain.expect("keep <= the kept draws")][at]
+                .iter()
+                .map(|x| (x * 1e6).round() / 1e6)
+                .collect()
+        })
+        .collect()
 }
 
 /// The `p` quantile of `sorted` (linear interpolation between order statistics).
@@ -610,6 +622,22 @@ mod tests {
             let e = metropolis(&s, &with, &|| {}).unwrap_err().to_string();
             assert!(e.contains(field), "{field}: {e}");
         }
+    }
+
+    #[test]
+    fn stored_draws_come_from_every_chain_over_its_whole_length() {
+        // Chain c's point at step t is (c, t): eight draws from four chains of 100 steps are two per chain,
+        // one from each half.
+        let kept: Vec<Vec<Vec<f64>>> = (0..4)
+            .map(|c| (0..100).map(|t| vec![c as f64, t as f64]).collect())
+            .collect();
+        let d = spaced_draws(&kept, 8);
+        for c in 0..4 {
+            let steps: Vec<f64> = d.iter().filter(|x| x[0] == c as f64).map(|x| x[1]).collect();
+            assert_eq!(steps.len(), 2, "chain {c}: {d:?}");
+            assert!(steps[0] < 50.0 && steps[1] >= 50.0, "chain {c}: {steps:?}");
+        }
+        assert_eq!(spaced_draws(&kept, 400).len(), 400);
     }
 
     #[test]
