@@ -40,6 +40,7 @@ use super::fit::{evaluate, FitParam, LossKind, LossSpec};
 use super::uncertainty::{cholesky_lower, is_valid, moved};
 use crate::error::{Error, Result};
 use crate::population::paramset::{ParamSet, Uncertainty};
+use crate::scenario::ensemble::quantile;
 
 /// Largest number of chains.
 pub const MAX_CHAINS: usize = 64;
@@ -228,12 +229,10 @@ pub fn metropolis(spec: &SamplerSpec, set: &ParamSet, progress: &(dyn Fn() + Syn
     let rows = (0..k)
         .map(|i| {
             let series: Vec<Vec<f64>> = kept.iter().map(|c| c.iter().map(|x| x[i]).collect()).collect();
-            let mut sorted: Vec<f64> = all.iter().map(|x| x[i]).collect();
-            sorted.sort_by(f64::total_cmp);
-            let q = |p: f64| values[i] * quantile(&sorted, p).exp();
-            let n = sorted.len() as f64;
-            let mean = sorted.iter().sum::<f64>() / n;
-            let sd = (sorted.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+            let xs: Vec<f64> = all.iter().map(|x| x[i]).collect();
+            // Every kept draw is finite (the chains only accept finite points).
+            let q = |p: f64| values[i] * quantile(&xs, p).expect("kept draws").exp();
+            let sd = mean_var(&xs).1.sqrt();
             PosteriorRow {
                 name: u.names[i].clone(),
                 value: values[i],
@@ -396,13 +395,7 @@ fn spaced_draws(kept: &[Vec<Vec<f64>>], keep: usize) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// The `p` quantile of `sorted` (linear interpolation between order statistics).
-fn quantile(sorted: &[f64], p: f64) -> f64 {
-    let h = p * (sorted.len() - 1) as f64;
-    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
-    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
-}
-
+/// Mean and sample variance of `x` (at least two values).
 fn mean_var(x: &[f64]) -> (f64, f64) {
     let n = x.len() as f64;
     let m = x.iter().sum::<f64>() / n;
@@ -638,13 +631,5 @@ mod tests {
             assert!(steps[0] < 50.0 && steps[1] >= 50.0, "chain {c}: {steps:?}");
         }
         assert_eq!(spaced_draws(&kept, 400).len(), 400);
-    }
-
-    #[test]
-    fn quantiles_interpolate() {
-        let s = [0.0, 1.0, 2.0, 3.0, 4.0];
-        assert_eq!(quantile(&s, 0.5), 2.0);
-        assert_eq!(quantile(&s, 0.125), 0.5);
-        assert_eq!(quantile(&s, 1.0), 4.0);
     }
 }
