@@ -37,7 +37,7 @@ use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
 use super::fit::{evaluate, FitParam, LossKind, LossSpec};
-use super::uncertainty::{cholesky_lower, is_valid, moved};
+use super::uncertainty::{check_prior_factor, cholesky_lower, is_valid, moved, values_and_logs};
 use crate::error::{Error, Result};
 use crate::population::paramset::{ParamSet, Uncertainty};
 use crate::scenario::ensemble::quantile;
@@ -189,24 +189,10 @@ pub fn metropolis(spec: &SamplerSpec, set: &ParamSet, progress: &(dyn Fn() + Syn
             ),
         ));
     }
-    if !(spec.prior_factor.is_finite() && spec.prior_factor > 1.0 && spec.prior_factor <= 100.0) {
-        return Err(Error::invalid(
-            "prior_factor",
-            spec.prior_factor,
-            "must be a factor in (1, 100]",
-        ));
-    }
+    check_prior_factor(spec.prior_factor)?;
     let fit: Vec<FitParam> = u.names.iter().map(|s| FitParam::parse(s)).collect::<Result<_>>()?;
     let k = fit.len();
-    let values: Vec<f64> = fit.iter().map(|p| p.get(set)).collect();
-    if let Some((p, v)) = fit.iter().zip(&values).find(|(_, v)| !(v.is_finite() && **v > 0.0)) {
-        return Err(Error::invalid(
-            "uncertainty.names",
-            p.name(),
-            format!("must be positive to vary on a log scale, is {v}"),
-        ));
-    }
-    let logs: Vec<f64> = values.iter().map(|v| v.ln()).collect();
+    let (values, logs) = values_and_logs(set, &fit, "uncertainty.names")?;
     let loss = LossSpec {
         loss: LossKind::Squared,
         ..spec.loss.clone()

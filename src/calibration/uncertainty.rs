@@ -98,22 +98,8 @@ pub fn laplace(
             "must be between 0.01 and 0.5 (on the log scale)",
         ));
     }
-    if !(spec.prior_factor.is_finite() && spec.prior_factor > 1.0 && spec.prior_factor <= 100.0) {
-        return Err(Error::invalid(
-            "prior_factor",
-            spec.prior_factor,
-            "must be a factor in (1, 100]",
-        ));
-    }
-    let values: Vec<f64> = fit.iter().map(|p| p.get(set)).collect();
-    if let Some((p, v)) = fit.iter().zip(&values).find(|(_, v)| !(v.is_finite() && **v > 0.0)) {
-        return Err(Error::invalid(
-            "fit",
-            p.name(),
-            format!("must be positive to vary on a log scale, is {v}"),
-        ));
-    }
-    let logs: Vec<f64> = values.iter().map(|v| v.ln()).collect();
+    check_prior_factor(spec.prior_factor)?;
+    let (values, logs) = values_and_logs(set, fit, "fit")?;
     let loss_spec = LossSpec {
         loss: LossKind::Squared,
         ..spec.loss.clone()
@@ -211,6 +197,30 @@ pub fn laplace(
         loss: l0,
         evaluations: points.len(),
     })
+}
+
+/// Checks a prior factor: each quantity within this factor of its value as one SD, in (1, 100].
+pub(super) fn check_prior_factor(f: f64) -> Result<()> {
+    if f.is_finite() && f > 1.0 && f <= 100.0 {
+        Ok(())
+    } else {
+        Err(Error::invalid("prior_factor", f, "must be a factor in (1, 100]"))
+    }
+}
+
+/// The quantities' values in `set` and their natural logs; an error naming `field` and the quantity if one is not
+/// positive (it could not vary on a log scale).
+pub(super) fn values_and_logs(set: &ParamSet, fit: &[FitParam], field: &str) -> Result<(Vec<f64>, Vec<f64>)> {
+    let values: Vec<f64> = fit.iter().map(|p| p.get(set)).collect();
+    if let Some((p, v)) = fit.iter().zip(&values).find(|(_, v)| !(v.is_finite() && **v > 0.0)) {
+        return Err(Error::invalid(
+            field,
+            p.name(),
+            format!("must be positive to vary on a log scale, is {v}"),
+        ));
+    }
+    let logs = values.iter().map(|v| v.ln()).collect();
+    Ok((values, logs))
 }
 
 /// Whether the model accepts `set`: its typical values and its population (a fraction above 1, a closure that

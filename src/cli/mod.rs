@@ -257,18 +257,8 @@ struct IdentifiabilityArgs {
     /// Quantities, comma-separated (default: every quantity the parameter set's history fitted).
     #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
     fit: Vec<String>,
-    /// Parameter set (default: the shipped calibrated set; `v1`; `reference`; a file).
-    #[arg(long, value_name = "FILE.toml")]
-    params: Option<String>,
-    /// Targets table (default: the embedded calibration targets).
-    #[arg(long, value_name = "FILE.csv")]
-    targets: Option<PathBuf>,
-    /// Patients per cohort for cohort targets (the same patients at every point).
-    #[arg(long, default_value_t = 500)]
-    patients: u64,
-    /// Seed of the cohorts.
-    #[arg(long, default_value_t = 20261124)]
-    seed: u64,
+    #[command(flatten)]
+    posterior: PosteriorLossArgs,
     /// Central-difference step on the log scale.
     #[arg(long, default_value_t = 0.1)]
     step: f64,
@@ -280,10 +270,11 @@ struct IdentifiabilityArgs {
     out: Option<PathBuf>,
 }
 
+/// The posterior's set and likelihood, shared by `identifiability` and `posterior`.
 #[derive(Debug, Args)]
-struct PosteriorArgs {
-    /// Parameter set with an [uncertainty] block to start from (default: the shipped calibrated set; `v1`; `v2`;
-    /// a file); its quantities are the ones sampled.
+struct PosteriorLossArgs {
+    /// Parameter set (default: the shipped calibrated set; `v1`; `v2`; `reference`; a file); `posterior` needs
+    /// one with an [uncertainty] block and samples its quantities.
     #[arg(long, value_name = "FILE.toml")]
     params: Option<String>,
     /// Targets table (default: the embedded calibration targets).
@@ -295,6 +286,12 @@ struct PosteriorArgs {
     /// Seed of the cohorts.
     #[arg(long, default_value_t = 20261124)]
     seed: u64,
+}
+
+#[derive(Debug, Args)]
+struct PosteriorArgs {
+    #[command(flatten)]
+    posterior: PosteriorLossArgs,
     /// Seed of the chains' random streams.
     #[arg(long, default_value_t = 1)]
     chain_seed: u64,

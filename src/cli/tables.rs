@@ -7,7 +7,9 @@ use lymphosim::output::{write_atomic, Written};
 use lymphosim::regimen::{event_table, presets};
 use lymphosim::solver::Method;
 
-use super::{CalibrateArgs, EventsArgs, IdentifiabilityArgs, PosteriorArgs, SensitivityArgs, TargetsArgs};
+use super::{
+    CalibrateArgs, EventsArgs, IdentifiabilityArgs, PosteriorArgs, PosteriorLossArgs, SensitivityArgs, TargetsArgs,
+};
 
 pub(super) fn presets() {
     for (name, what) in presets::NAMES.iter().zip(presets::DESCRIPTIONS) {
@@ -416,9 +418,9 @@ pub(super) fn sensitivity(a: &SensitivityArgs) -> anyhow::Result<()> {
 }
 
 pub(super) fn identifiability(a: &IdentifiabilityArgs) -> anyhow::Result<()> {
-    use lymphosim::calibration::fit::{FitParam, LossSpec};
+    use lymphosim::calibration::fit::FitParam;
     use lymphosim::calibration::uncertainty::{laplace, CurvatureSpec};
-    let mut set = super::load_params(a.params.as_deref())?;
+    let mut set = super::load_params(a.posterior.params.as_deref())?;
     let names: Vec<String> = if a.fit.is_empty() {
         set.provenance.all_fitted()
     } else {
@@ -428,22 +430,11 @@ pub(super) fn identifiability(a: &IdentifiabilityArgs) -> anyhow::Result<()> {
         anyhow::bail!("--fit: the parameter set names no fitted quantities; list the quantities");
     }
     let fit: Vec<FitParam> = names.iter().map(|n| FitParam::parse(n)).collect::<Result<_, _>>()?;
-    let text = match &a.targets {
-        Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
-        None => EMBEDDED_TARGETS.to_string(),
-    };
     if let Some(out) = &a.out {
         check_writable(out)?;
     }
     let spec = CurvatureSpec {
-        loss: LossSpec {
-            loss: Default::default(),
-            targets: targets::parse(&text)?,
-            patients: a.patients,
-            seed: a.seed,
-            sim: Default::default(),
-            weights: Vec::new(),
-        },
+        loss: a.posterior.loss_spec()?,
         step: a.step,
         prior_factor: a.prior_factor,
     };
@@ -451,7 +442,7 @@ pub(super) fn identifiability(a: &IdentifiabilityArgs) -> anyhow::Result<()> {
     let total = 1 + 2 * n + 2 * n * n.saturating_sub(1);
     eprintln!(
         "curvature of the loss in {n} quantities: {total} loss evaluations ({} patients per cohort) ...",
-        a.patients
+        a.posterior.patients
     );
     let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         indicatif::ProgressBar::new(total as u64)
@@ -498,30 +489,18 @@ pub(super) fn identifiability(a: &IdentifiabilityArgs) -> anyhow::Result<()> {
 }
 
 pub(super) fn posterior(a: &PosteriorArgs) -> anyhow::Result<()> {
-    use lymphosim::calibration::fit::LossSpec;
     use lymphosim::calibration::posterior::{metropolis, SamplerSpec};
-    let mut set = super::load_params(a.params.as_deref())?;
+    let mut set = super::load_params(a.posterior.params.as_deref())?;
     let laplace = set.uncertainty.clone().ok_or_else(|| {
         anyhow::anyhow!(
             "--params: the parameter set has no [uncertainty] block to start from; compute one with `lymphosim identifiability --out FILE`"
         )
     })?;
-    let text = match &a.targets {
-        Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
-        None => EMBEDDED_TARGETS.to_string(),
-    };
     if let Some(out) = &a.out {
         check_writable(out)?;
     }
     let spec = SamplerSpec {
-        loss: LossSpec {
-            loss: Default::default(),
-            targets: targets::parse(&text)?,
-            patients: a.patients,
-            seed: a.seed,
-            sim: Default::default(),
-            weights: Vec::new(),
-        },
+        loss: a.posterior.loss_spec()?,
         prior_factor: a.prior_factor,
         chains: a.chains,
         burn_in: a.burn_in,
@@ -539,7 +518,7 @@ pub(super) fn posterior(a: &PosteriorArgs) -> anyhow::Result<()> {
         a.chains,
         a.burn_in,
         a.steps,
-        a.patients
+        a.posterior.patients
     );
     let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         indicatif::ProgressBar::new(total as u64)
@@ -592,4 +571,23 @@ pub(super) fn posterior(a: &PosteriorArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+impl PosteriorLossArgs {
+    /// The squared-loss likelihood these arguments name: the targets table (or the embedded one), the cohort size
+    /// and seed.
+    fn loss_spec(&self) -> anyhow::Result<lymphosim::calibration::fit::LossSpec> {
+        let text = match &self.targets {
+            Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+            None => EMBEDDED_TARGETS.to_string(),
+        };
+        Ok(lymphosim::calibration::fit::LossSpec {
+            loss: Default::default(),
+            targets: targets::parse(&text)?,
+            patients: self.patients,
+            seed: self.seed,
+            sim: Default::default(),
+            weights: Vec::new(),
+        })
+    }
 }
