@@ -444,11 +444,7 @@ pub(super) fn identifiability(a: &IdentifiabilityArgs) -> anyhow::Result<()> {
         "curvature of the loss in {n} quantities: {total} loss evaluations ({} patients per cohort) ...",
         a.posterior.patients
     );
-    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        indicatif::ProgressBar::new(total as u64)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let bar = progress_bar(total as u64);
     let t0 = std::time::Instant::now();
     let r = laplace(&spec, &set, &fit, &|| bar.inc(1))?;
     bar.finish_and_clear();
@@ -520,11 +516,7 @@ pub(super) fn posterior(a: &PosteriorArgs) -> anyhow::Result<()> {
         a.steps,
         a.posterior.patients
     );
-    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        indicatif::ProgressBar::new(total as u64)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let bar = progress_bar(total as u64);
     let t0 = std::time::Instant::now();
     let r = metropolis(&spec, &set, &|| bar.inc(1))?;
     bar.finish_and_clear();
@@ -589,5 +581,14 @@ impl PosteriorLossArgs {
             sim: Default::default(),
             weights: Vec::new(),
         })
+    }
+}
+
+/// A progress bar of `total` steps on stderr, hidden when stderr is not a terminal.
+fn progress_bar(total: u64) -> indicatif::ProgressBar {
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        indicatif::ProgressBar::new(total)
+    } else {
+        indicatif::ProgressBar::hidden()
     }
 }
