@@ -77,11 +77,14 @@ pub enum Statistic {
     FractionAtLeastLln,
     /// `between-patient SD` on `time_day` (a cohort statistic).
     BetweenPatientSd,
-    /// `median (or mean, or geometric mean) months to recovery >= LLN`: the median over patients of the months
-    /// from the first dose until the count is back at or above its LLN ([`lln_of`]) after first falling below
-    /// it (a cohort statistic; a geometric mean is a log-normal's median; a mean is compared with the median,
-    /// as its row says).
+    /// `median (or geometric mean) months to recovery >= LLN`: the median over patients of the months from the
+    /// first dose until the count is back at or above its LLN ([`lln_of`]) after first falling below it (a
+    /// cohort statistic; a geometric mean is compared as a log-normal's median).
     MonthsToLln,
+    /// `mean months to recovery >= LLN` with the follow-up in `time_day`: the mean of those months over the
+    /// patients back at the LLN by `time_day` (a published mean can only average the recoveries seen in its
+    /// follow-up). Without a follow-up the words are not evaluable: a mean with censored patients is undefined.
+    MeanMonthsToLln,
     /// `fraction recovered to baseline …` by `time_day` (a cohort statistic).
     FractionRecoveredToBaseline,
     /// A value at `time_day` (words starting `mean`, `median`, `baseline mean`, `baseline median`).
@@ -95,7 +98,14 @@ impl Statistic {
     pub fn parse(words: &str, time_day: Option<f64>) -> Statistic {
         let s = words.to_ascii_lowercase();
         let number_after = |key: &str| s.split(key).nth(1).and_then(leading_number);
-        if s.contains("months to recovery >= lln") {
+        if s.starts_with("mean months to recovery >= lln") {
+            match time_day {
+                Some(_) => Statistic::MeanMonthsToLln,
+                None => Statistic::NotModelled(format!(
+                    "{words} (a mean time to recovery needs the follow-up in time_day: patients not yet back leave it undefined)"
+                )),
+            }
+        } else if s.contains("months to recovery >= lln") {
             Statistic::MonthsToLln
         } else if s.starts_with("fraction recovered to baseline") && time_day.is_some() {
             Statistic::FractionRecoveredToBaseline
@@ -164,6 +174,7 @@ impl Statistic {
                 | Statistic::FractionAtLeastLln
                 | Statistic::BetweenPatientSd
                 | Statistic::MonthsToLln
+                | Statistic::MeanMonthsToLln
                 | Statistic::FractionRecoveredToBaseline
         )
     }
@@ -494,10 +505,24 @@ mod tests {
             Statistic::parse("fraction of patients with CD4 >= LLN at month 12", d),
             Statistic::FractionAtLeastLln
         );
+        // A mean time to recovery needs the follow-up it averaged over; a median or geometric mean does not.
+        assert_eq!(
+            Statistic::parse("mean months to recovery >= LLN (LLN 100)", d),
+            Statistic::MeanMonthsToLln
+        );
+        assert!(matches!(
+            Statistic::parse("mean months to recovery >= LLN (LLN 100)", None),
+            Statistic::NotModelled(w) if w.contains("time_day")
+        ));
+        assert_eq!(
+            Statistic::parse("median months to recovery >= LLN (geometric mean recovery time)", None),
+            Statistic::MonthsToLln
+        );
         for st in [
             Statistic::BetweenPatientSd,
             Statistic::MedianPerPatientNadir,
             Statistic::FractionAtLeastLln,
+            Statistic::MeanMonthsToLln,
         ] {
             assert!(st.is_cohort());
         }

@@ -225,6 +225,17 @@ impl DayHistogram {
         self.counts.iter().sum()
     }
 
+    /// The mean of the values at or below `max_day` (whole days) and how many there are; `None` when there are
+    /// none. Exact: the histogram keeps every day.
+    pub fn mean_up_to(&self, max_day: f64) -> Option<(f64, u64)> {
+        let (mut n, mut sum) = (0u64, 0.0);
+        for (i, &c) in self.counts.iter().enumerate().take_while(|(i, _)| *i as f64 <= max_day) {
+            n += c;
+            sum += i as f64 * c as f64;
+        }
+        (n > 0).then(|| (sum / n as f64, n))
+    }
+
     /// The `q`-quantile: the value of rank ⌈q·n⌉ (exact). `None` when empty.
     pub fn quantile(&self, q: f64) -> Option<u32> {
         rank_bin(&self.counts, q).map(|(i, _, _)| i as u32)
@@ -345,6 +356,18 @@ mod tests {
         }
         assert_eq!(d.quantile(0.5), Some(3));
         assert_eq!(d.quantile(1.0), Some(10));
+    }
+
+    #[test]
+    fn the_mean_up_to_a_day_averages_only_the_values_seen_by_then() {
+        let mut d = DayHistogram::new(100);
+        for x in [2, 4, 4, 9, 60] {
+            d.add(x);
+        }
+        assert_eq!(d.mean_up_to(9.0), Some((19.0 / 4.0, 4)));
+        assert_eq!(d.mean_up_to(8.9), Some((10.0 / 3.0, 3)));
+        assert_eq!(d.mean_up_to(100.0), Some((79.0 / 5.0, 5)));
+        assert_eq!(d.mean_up_to(1.0), None);
     }
 
     #[test]
