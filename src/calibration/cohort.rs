@@ -138,7 +138,10 @@ pub fn compare(targets: &[Target], population: &PopulationModel, patients: u64, 
         }
         let long = matches!(
             t.stat,
-            Statistic::MonthsToLln | Statistic::MeanMonthsToLln | Statistic::FractionRecoveredToBaseline
+            Statistic::MonthsToLln
+                | Statistic::MeanMonthsToLln
+                | Statistic::GeometricMeanMonthsToLln
+                | Statistic::FractionRecoveredToBaseline
         );
         let not_evaluated = |note: &str| Comparison {
             target: t.clone(),
@@ -281,20 +284,30 @@ pub fn compare(targets: &[Target], population: &PopulationModel, patients: u64, 
                     None => not_evaluated("no LLN for this subset"),
                 }
             }
-            (Statistic::MeanMonthsToLln, ..) => {
+            (Statistic::MeanMonthsToLln | Statistic::GeometricMeanMonthsToLln, ..) => {
+                let geometric = t.stat == Statistic::GeometricMeanMonthsToLln;
                 let k = lln_of(&t.subset).and_then(|lln| long_recovery(&t.subset, Threshold::Cells(lln)));
                 match (k, t.time_day) {
-                    (Some(k), Some(follow_up)) => match acc.recovery[k].mean_up_to(follow_up) {
-                        Some((mean, m)) => value(
-                            mean / DAYS_PER_MONTH,
-                            &format!(
-                                "mean over the {:.0} % of patients back at the LLN within {:.1} months",
-                                100.0 * m as f64 / acc.analysed().max(1) as f64,
-                                follow_up / DAYS_PER_MONTH
+                    (Some(k), Some(follow_up)) => {
+                        let h = &acc.recovery[k];
+                        let mean = if geometric {
+                            h.geometric_mean_up_to(follow_up)
+                        } else {
+                            h.mean_up_to(follow_up)
+                        };
+                        match mean {
+                            Some((mean, m)) => value(
+                                mean / DAYS_PER_MONTH,
+                                &format!(
+                                    "{} over the {:.0} % of patients back at the LLN within {:.1} months",
+                                    if geometric { "geometric mean" } else { "mean" },
+                                    100.0 * m as f64 / acc.analysed().max(1) as f64,
+                                    follow_up / DAYS_PER_MONTH
+                                ),
                             ),
-                        ),
-                        None => not_evaluated("no patient back at the LLN within the follow-up"),
-                    },
+                            None => not_evaluated("no patient back at the LLN within the follow-up"),
+                        }
+                    }
                     (None, _) => not_evaluated("no LLN for this subset"),
                     (_, None) => not_evaluated("no follow-up (time_day) for a mean"),
                 }

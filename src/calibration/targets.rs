@@ -77,10 +77,12 @@ pub enum Statistic {
     FractionAtLeastLln,
     /// `between-patient SD` on `time_day` (a cohort statistic).
     BetweenPatientSd,
-    /// `median (or geometric mean) months to recovery >= LLN`: the median over patients of the months from the
-    /// first dose until the count is back at or above its LLN ([`lln_of`]) after first falling below it (a
-    /// cohort statistic; a geometric mean is compared as a log-normal's median).
+    /// `median months to recovery >= LLN`: the median over patients of the months from the first dose until the
+    /// count is back at or above its LLN ([`lln_of`]) after first falling below it (a cohort statistic).
     MonthsToLln,
+    /// `geometric mean months to recovery >= LLN` with the follow-up in `time_day`: the geometric mean of those
+    /// months over the patients who fell below the LLN and were back by `time_day`.
+    GeometricMeanMonthsToLln,
     /// `mean months to recovery >= LLN` with the follow-up in `time_day`: the mean of those months over the
     /// patients back at the LLN by `time_day` (a published mean can only average the recoveries seen in its
     /// follow-up). Without a follow-up the words are not evaluable: a mean with censored patients is undefined.
@@ -98,7 +100,14 @@ impl Statistic {
     pub fn parse(words: &str, time_day: Option<f64>) -> Statistic {
         let s = words.to_ascii_lowercase();
         let number_after = |key: &str| s.split(key).nth(1).and_then(leading_number);
-        if s.starts_with("mean months to recovery >= lln") {
+        if s.starts_with("geometric mean months to recovery >= lln") {
+            match time_day {
+                Some(_) => Statistic::GeometricMeanMonthsToLln,
+                None => Statistic::NotModelled(format!(
+                    "{words} (a geometric mean time to recovery needs the follow-up in time_day)"
+                )),
+            }
+        } else if s.starts_with("mean months to recovery >= lln") {
             match time_day {
                 Some(_) => Statistic::MeanMonthsToLln,
                 None => Statistic::NotModelled(format!(
@@ -175,6 +184,7 @@ impl Statistic {
                 | Statistic::BetweenPatientSd
                 | Statistic::MonthsToLln
                 | Statistic::MeanMonthsToLln
+                | Statistic::GeometricMeanMonthsToLln
                 | Statistic::FractionRecoveredToBaseline
         )
     }
@@ -515,7 +525,15 @@ mod tests {
             Statistic::NotModelled(w) if w.contains("time_day")
         ));
         assert_eq!(
-            Statistic::parse("median months to recovery >= LLN (geometric mean recovery time)", None),
+            Statistic::parse("geometric mean months to recovery >= LLN (LLN 1000)", d),
+            Statistic::GeometricMeanMonthsToLln
+        );
+        assert!(matches!(
+            Statistic::parse("geometric mean months to recovery >= LLN", None),
+            Statistic::NotModelled(_)
+        ));
+        assert_eq!(
+            Statistic::parse("median months to recovery >= LLN (survival median)", None),
             Statistic::MonthsToLln
         );
         for st in [
@@ -523,6 +541,7 @@ mod tests {
             Statistic::MedianPerPatientNadir,
             Statistic::FractionAtLeastLln,
             Statistic::MeanMonthsToLln,
+            Statistic::GeometricMeanMonthsToLln,
         ] {
             assert!(st.is_cohort());
         }

@@ -236,6 +236,24 @@ impl DayHistogram {
         (n > 0).then(|| (sum / n as f64, n))
     }
 
+    /// The geometric mean of the positive values at or below `max_day` (whole days) and how many there are;
+    /// `None` when there are none. Day 0 is left out (a count that never fell below its threshold has nothing to
+    /// recover from, and a logarithm of it is undefined).
+    pub fn geometric_mean_up_to(&self, max_day: f64) -> Option<(f64, u64)> {
+        let (mut n, mut sum_log) = (0u64, 0.0);
+        for (i, &c) in self
+            .counts
+            .iter()
+            .enumerate()
+            .skip(1)
+            .take_while(|(i, _)| *i as f64 <= max_day)
+        {
+            n += c;
+            sum_log += (i as f64).ln() * c as f64;
+        }
+        (n > 0).then(|| ((sum_log / n as f64).exp(), n))
+    }
+
     /// The `q`-quantile: the value of rank ⌈q·n⌉ (exact). `None` when empty.
     pub fn quantile(&self, q: f64) -> Option<u32> {
         rank_bin(&self.counts, q).map(|(i, _, _)| i as u32)
@@ -368,6 +386,16 @@ mod tests {
         assert_eq!(d.mean_up_to(8.9), Some((10.0 / 3.0, 3)));
         assert_eq!(d.mean_up_to(100.0), Some((79.0 / 5.0, 5)));
         assert_eq!(d.mean_up_to(1.0), None);
+        let (g, n) = d.geometric_mean_up_to(9.0).unwrap();
+        assert_eq!(n, 4);
+        assert!((g - (2.0f64 * 4.0 * 4.0 * 9.0).powf(0.25)).abs() < 1e-12);
+        d.add(0);
+        assert_eq!(
+            d.geometric_mean_up_to(9.0).map(|(_, n)| n),
+            Some(4),
+            "day 0 is left out"
+        );
+        assert_eq!(d.geometric_mean_up_to(1.0), None);
     }
 
     #[test]

@@ -266,7 +266,7 @@ fn the_validation_table_is_kept_apart_and_its_misses_are_explained() {
     validation_misses_are(
         &ParamSet::shipped(),
         &[
-            ("V1", "ALC back at the LLN after one course in 5.6 months vs 12.7: this progressive-MS series recovered about twice as slowly as the model, which is fitted to the label regimen's trial cohorts (its dose may also differ)"),
+            ("V1", "ALC back at the LLN after one course in 6.2 months (geometric mean) vs 12.7: this progressive-MS series recovered about twice as slowly as the model, which is fitted to the label regimen's trial cohorts (its dose may also differ)"),
             ("V2", "B cells back at the LLN in 2.4 months vs 7.1: the same series; the calibration rows (A17, A24) want B cells back early"),
             ("V3", "CD8 back at the LLN in 7.5 months vs 20"),
             ("V4", "CD4 back at the LLN in 19 months vs 35"),
@@ -278,7 +278,7 @@ fn the_validation_table_is_kept_apart_and_its_misses_are_explained() {
     validation_misses_are(
         &ParamSet::shipped_v2(),
         &[
-            ("V1", "ALC back at the LLN after one course in 6.2 months vs 12.7"),
+            ("V1", "ALC back at the LLN after one course in 6.9 months (geometric mean) vs 12.7: within 2x"),
             ("V2", "B cells back at the LLN in 2.4 months vs 7.1"),
             ("V3", "CD8 back at the LLN in 11 months vs 20"),
             ("V4", "CD4 back at the LLN in 24 months vs 35"),
@@ -286,7 +286,7 @@ fn the_validation_table_is_kept_apart_and_its_misses_are_explained() {
             ("V6", "no patient regains baseline CD4 within 10 years (21 % published): the same"),
             ("V7", "B cells back at the LLN in a mean of 2.6 months vs 6"),
         ],
-        &["V1", "V2", "V5", "V6", "V7"],
+        &["V2", "V5", "V6", "V7"],
     );
 }
 
