@@ -109,6 +109,21 @@ pub struct Posterior {
     pub steps: usize,
     /// Chains.
     pub chains: usize,
+    /// Every kept step of every chain, chain after chain: the trace a user checks the sampling with.
+    pub trace: Vec<TraceStep>,
+}
+
+/// One kept step of one chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceStep {
+    /// The chain (from 0).
+    pub chain: usize,
+    /// The kept step within the chain (from 0; the burn-in is not counted).
+    pub step: usize,
+    /// The log posterior at the point, up to a constant: `−L/2` minus the prior's penalty.
+    pub log_posterior: f64,
+    /// The quantities' values at the point, in the order of [`Posterior::rows`] (natural units).
+    pub values: Vec<f64>,
 }
 
 /// The log posterior at log offsets `dx` from the set's values (`−∞` where the model rejects the point).
@@ -207,10 +222,25 @@ pub fn metropolis(spec: &SamplerSpec, set: &ParamSet, progress: &(dyn Fn() + Syn
     };
     let Chains {
         kept,
+        kept_lp,
         acceptance,
         scale,
         evaluations,
     } = run_chains(&target, &laplace, spec)?;
+    let centre = &values;
+    let trace = kept
+        .iter()
+        .zip(&kept_lp)
+        .enumerate()
+        .flat_map(|(chain, (xs, lps))| {
+            xs.iter().zip(lps).enumerate().map(move |(step, (x, &lp))| TraceStep {
+                chain,
+                step,
+                log_posterior: lp,
+                values: x.iter().zip(centre).map(|(d, v)| v * d.exp()).collect(),
+            })
+        })
+        .collect();
     let all: Vec<Vec<f64>> = kept.concat();
     let rows = (0..k)
         .map(|i| {
@@ -261,12 +291,15 @@ pub fn metropolis(spec: &SamplerSpec, set: &ParamSet, progress: &(dyn Fn() + Syn
         evaluations,
         steps: spec.steps,
         chains: spec.chains,
+        trace,
     })
 }
 
 /// The chains' kept draws (per chain, per step, the point) and what the sampling did.
 struct Chains {
     kept: Vec<Vec<Vec<f64>>>,
+    /// The log density at each kept point.
+    kept_lp: Vec<Vec<f64>>,
     acceptance: f64,
     scale: f64,
     evaluations: usize,
@@ -305,6 +338,7 @@ fn run_chains(target: &(dyn Fn(&[f64]) -> f64 + Sync), laplace: &DMatrix<f64>, s
     let mut scale = 2.38 / (k as f64).sqrt();
     let mut burn: Vec<Vec<f64>> = Vec::with_capacity(spec.burn_in * spec.chains);
     let mut kept: Vec<Vec<Vec<f64>>> = vec![Vec::with_capacity(spec.steps); spec.chains];
+    let mut kept_lp: Vec<Vec<f64>> = vec![Vec::with_capacity(spec.steps); spec.chains];
     let (mut window_accepted, mut kept_accepted) = (0usize, 0usize);
     for step in 0..spec.burn_in + spec.steps {
         let (l, s) = (&proposal_l, scale);
@@ -328,6 +362,7 @@ fn run_chains(target: &(dyn Fn(&[f64]) -> f64 + Sync), laplace: &DMatrix<f64>, s
             kept_accepted += accepted;
             for (c, ch) in chains.iter().enumerate() {
                 kept[c].push(ch.x.clone());
+                kept_lp[c].push(ch.lp);
             }
             continue;
         }
@@ -351,6 +386,7 @@ fn run_chains(target: &(dyn Fn(&[f64]) -> f64 + Sync), laplace: &DMatrix<f64>, s
     }
     Ok(Chains {
         kept,
+        kept_lp,
         acceptance: kept_accepted as f64 / (spec.steps * spec.chains) as f64,
         scale,
         evaluations,

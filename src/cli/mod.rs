@@ -313,6 +313,10 @@ struct PosteriorArgs {
     /// Write the parameter set with the sampled [uncertainty] block (covariance and draws) here.
     #[arg(long, value_name = "FILE.toml")]
     out: Option<PathBuf>,
+    /// Write every kept step of every chain here (CSV: chain, step, log_posterior, one column per quantity), for
+    /// trace plots and diagnostics of your own.
+    #[arg(long, value_name = "FILE.csv")]
+    trace: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Default)]

@@ -204,11 +204,11 @@ pub(super) fn targets(a: &TargetsArgs, validation: bool) -> anyhow::Result<()> {
 
 /// Refuses an output file that cannot be written (a directory, a symlink, a device, an unwritable folder)
 /// before any work.
-fn check_writable(path: &std::path::Path) -> anyhow::Result<()> {
+fn check_writable(flag: &str, path: &std::path::Path) -> anyhow::Result<()> {
     match std::fs::symlink_metadata(path) {
         Ok(m) if !m.file_type().is_file() => {
             anyhow::bail!(
-                "--out {}: exists and is not a regular file; refusing to replace it",
+                "{flag} {}: exists and is not a regular file; refusing to replace it",
                 path.display()
             )
         }
@@ -218,9 +218,9 @@ fn check_writable(path: &std::path::Path) -> anyhow::Result<()> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("--out {}: cannot create its folder", path.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("{flag} {}: cannot create its folder", path.display()))?;
     let probe = dir.join(format!(".lymphosim-write-test-{}", std::process::id()));
-    std::fs::write(&probe, b"").with_context(|| format!("--out {}: its folder is not writable", path.display()))?;
+    std::fs::write(&probe, b"").with_context(|| format!("{flag} {}: its folder is not writable", path.display()))?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }
@@ -297,7 +297,7 @@ pub(super) fn calibrate(a: &CalibrateArgs) -> anyhow::Result<()> {
         a.seed
     );
     // The out file must be writable before minutes of fitting, not after.
-    check_writable(&a.out)?;
+    check_writable("--out", &a.out)?;
     let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         indicatif::ProgressBar::new_spinner()
     } else {
@@ -431,7 +431,7 @@ pub(super) fn identifiability(a: &IdentifiabilityArgs) -> anyhow::Result<()> {
     }
     let fit: Vec<FitParam> = names.iter().map(|n| FitParam::parse(n)).collect::<Result<_, _>>()?;
     if let Some(out) = &a.out {
-        check_writable(out)?;
+        check_writable("--out", out)?;
     }
     let spec = CurvatureSpec {
         loss: a.posterior.loss_spec()?,
@@ -493,7 +493,13 @@ pub(super) fn posterior(a: &PosteriorArgs) -> anyhow::Result<()> {
         )
     })?;
     if let Some(out) = &a.out {
-        check_writable(out)?;
+        check_writable("--out", out)?;
+    }
+    if let Some(trace) = &a.trace {
+        check_writable("--trace", trace)?;
+        if a.out.as_ref().is_some_and(|o| o == trace) {
+            anyhow::bail!("--trace {}: the same file as --out", trace.display());
+        }
     }
     let spec = SamplerSpec {
         loss: a.posterior.loss_spec()?,
@@ -551,6 +557,29 @@ pub(super) fn posterior(a: &PosteriorArgs) -> anyhow::Result<()> {
     let worst = r.rows.iter().filter_map(|x| x.r_hat).fold(f64::NAN, f64::max);
     if worst > 1.1 {
         println!("R-hat up to {worst:.2}: the chains have not mixed; run longer before using the sample");
+    }
+    if let Some(path) = &a.trace {
+        let mut csv = String::from("chain,step,log_posterior");
+        for row in &r.rows {
+            csv.push(',');
+            csv.push_str(&row.name);
+        }
+        csv.push('\n');
+        for t in &r.trace {
+            csv.push_str(&format!("{},{},{}", t.chain, t.step, t.log_posterior));
+            for v in &t.values {
+                csv.push_str(&format!(",{v}"));
+            }
+            csv.push('\n');
+        }
+        let w = write_atomic(path, csv.as_bytes())?;
+        let verb = if w == Written::Replaced { "replaced" } else { "wrote" };
+        println!(
+            "{verb} {} (the trace: {} chains x {} kept steps)",
+            path.display(),
+            r.chains,
+            r.steps
+        );
     }
     if let Some(out) = &a.out {
         set.uncertainty = Some(r.uncertainty);

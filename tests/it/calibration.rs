@@ -400,6 +400,17 @@ fn the_posterior_sampler_stores_draws_that_uncertainty_runs_use() {
     assert!((rate.log_sd / 2f64.ln() - 1.0).abs() < 0.35, "{rate:?}");
     assert!(kill.log_sd < 0.5 * rate.log_sd, "{kill:?} vs {rate:?}");
     assert!(kill.range.0 < kill.median && kill.median < kill.range.1);
+    // The trace holds every kept step of every chain; its values are the ones the table summarises.
+    assert_eq!(r.trace.len(), 2 * 400);
+    assert!(r
+        .trace
+        .iter()
+        .all(|t| t.log_posterior.is_finite() && t.values.len() == 2));
+    assert_eq!((r.trace[400].chain, r.trace[400].step), (1, 0));
+    let mut kills: Vec<f64> = r.trace.iter().map(|t| t.values[0]).collect();
+    kills.sort_by(f64::total_cmp);
+    assert!(kills[0] <= kill.range.0 && kill.range.1 <= kills[kills.len() - 1]);
+    assert!(kills[399] <= kill.median * (1.0 + 1e-9) && kill.median <= kills[400] * (1.0 + 1e-9));
     let u = r.uncertainty.clone();
     assert_eq!(u.draws.len(), 50);
     assert_eq!(

@@ -534,6 +534,7 @@ fn parameter_uncertainty_runs_from_identifiability_to_the_switch_answer() {
     }
     // `posterior` samples the same posterior from that set and stores draws, which `run --uncertainty` uses.
     let sampled = tmp("sampled.toml");
+    let trace = tmp("trace.csv");
     let (ok, stdout, stderr) = lymphosim(&[
         "posterior",
         "--params",
@@ -550,6 +551,8 @@ fn parameter_uncertainty_runs_from_identifiability_to_the_switch_answer() {
         "10",
         "--out",
         sampled.to_str().unwrap(),
+        "--trace",
+        trace.to_str().unwrap(),
     ]);
     assert!(ok, "{stderr}");
     assert!(
@@ -557,6 +560,29 @@ fn parameter_uncertainty_runs_from_identifiability_to_the_switch_answer() {
         "{stdout}"
     );
     assert!(std::fs::read_to_string(&sampled).unwrap().contains("draws = [["));
+    // The trace: a header naming the quantities, then one row per kept step of each chain.
+    let csv = std::fs::read_to_string(&trace).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("chain,step,log_posterior,clad_zref,clad_kill_m4"));
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').map(|x| x.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 2 * 20);
+    assert_eq!((rows[20][0], rows[20][1]), (1.0, 0.0));
+    assert!(rows
+        .iter()
+        .all(|r| r.len() == 5 && r[2].is_finite() && r[3] > 0.0 && r[4] > 0.0));
+    // The trace may not overwrite the set it comes with.
+    let (ok, _, stderr) = lymphosim(&[
+        "posterior",
+        "--params",
+        set.to_str().unwrap(),
+        "--out",
+        sampled.to_str().unwrap(),
+        "--trace",
+        sampled.to_str().unwrap(),
+    ]);
+    assert!(!ok && stderr.contains("--trace"), "{stderr}");
     let out = tmp("sampled-run");
     let base = [
         "run",
