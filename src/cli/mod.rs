@@ -314,7 +314,7 @@ struct PosteriorArgs {
     #[arg(long, value_name = "FILE.toml")]
     out: Option<PathBuf>,
     /// Write every kept step of every chain here (CSV: chain, step, log_posterior, one column per quantity), for
-    /// trace plots and diagnostics of your own.
+    /// diagnostics of your own, and its trace figure beside it (FILE.png, FILE.svg).
     #[arg(long, value_name = "FILE.csv")]
     trace: Option<PathBuf>,
 }

@@ -496,9 +496,17 @@ pub(super) fn posterior(a: &PosteriorArgs) -> anyhow::Result<()> {
         check_writable("--out", out)?;
     }
     if let Some(trace) = &a.trace {
-        check_writable("--trace", trace)?;
-        if a.out.as_ref().is_some_and(|o| o == trace) {
-            anyhow::bail!("--trace {}: the same file as --out", trace.display());
+        if trace.extension().and_then(|x| x.to_str()) != Some("csv") {
+            anyhow::bail!(
+                "--trace {}: must end in .csv (its figure is written beside it as .png and .svg)",
+                trace.display()
+            );
+        }
+        for path in [trace.clone(), trace.with_extension("png"), trace.with_extension("svg")] {
+            check_writable("--trace", &path)?;
+            if a.out.as_ref() == Some(&path) {
+                anyhow::bail!("--trace {}: would overwrite --out {}", trace.display(), path.display());
+            }
         }
     }
     let spec = SamplerSpec {
@@ -574,11 +582,14 @@ pub(super) fn posterior(a: &PosteriorArgs) -> anyhow::Result<()> {
         }
         let w = write_atomic(path, csv.as_bytes())?;
         let verb = if w == Written::Replaced { "replaced" } else { "wrote" };
+        let [png, svg] = lymphosim::plot::trace_figure(path, &r)?;
         println!(
-            "{verb} {} (the trace: {} chains x {} kept steps)",
+            "{verb} {} (the trace: {} chains x {} kept steps) and its figure {}, {}",
             path.display(),
             r.chains,
-            r.steps
+            r.steps,
+            png.display(),
+            svg.display()
         );
     }
     if let Some(out) = &a.out {

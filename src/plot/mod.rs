@@ -8,12 +8,14 @@ mod calibration;
 mod cohort;
 mod forecast;
 mod patient;
+mod posterior;
 mod work_precision;
 
 pub use calibration::calibration_figure;
 pub use cohort::{fan_chart, grade_areas, risk_curves, slug, ParameterBand};
 pub use forecast::forecast_figure;
 pub use patient::patient_figure;
+pub use posterior::trace_figure;
 pub use work_precision::work_precision_figure;
 
 use std::path::{Path, PathBuf};

@@ -572,7 +572,11 @@ fn parameter_uncertainty_runs_from_identifiability_to_the_switch_answer() {
     assert!(rows
         .iter()
         .all(|r| r.len() == 5 && r[2].is_finite() && r[3] > 0.0 && r[4] > 0.0));
-    // The trace may not overwrite the set it comes with.
+    // Its figure is drawn beside it.
+    for ext in ["png", "svg"] {
+        assert!(trace.with_extension(ext).metadata().unwrap().len() > 1000, "{ext}");
+    }
+    // The trace is a CSV and may not overwrite the set it comes with; both are refused before any sampling.
     let (ok, _, stderr) = lymphosim(&[
         "posterior",
         "--params",
@@ -582,7 +586,18 @@ fn parameter_uncertainty_runs_from_identifiability_to_the_switch_answer() {
         "--trace",
         sampled.to_str().unwrap(),
     ]);
-    assert!(!ok && stderr.contains("--trace"), "{stderr}");
+    assert!(!ok && stderr.contains("--trace") && stderr.contains(".csv"), "{stderr}");
+    let same_stem = tmp("same.csv");
+    let (ok, _, stderr) = lymphosim(&[
+        "posterior",
+        "--params",
+        set.to_str().unwrap(),
+        "--out",
+        same_stem.with_extension("png").to_str().unwrap(),
+        "--trace",
+        same_stem.to_str().unwrap(),
+    ]);
+    assert!(!ok && stderr.contains("would overwrite"), "{stderr}");
     let out = tmp("sampled-run");
     let base = [
         "run",
