@@ -102,6 +102,7 @@ impl Figure for Traces<'_> {
             chart
                 .configure_mesh()
                 .x_labels(4)
+                .x_label_formatter(&|x| format!("{x:.0}"))
                 .y_labels(4)
                 .label_style((FONT_FAMILY, 11))
                 .draw()
