@@ -61,6 +61,22 @@ pub(crate) fn legend<'a, DB: plotters::prelude::DrawingBackend + 'a, CT: plotter
         .draw()
 }
 
+/// The colour of the `i`-th series of a figure (methods, chains), cycling through eight distinct colours.
+pub(crate) fn series_colour(i: usize) -> plotters::style::RGBColor {
+    use plotters::style::RGBColor;
+    const C: [RGBColor; 8] = [
+        RGBColor(31, 119, 180),
+        RGBColor(214, 39, 40),
+        RGBColor(148, 103, 189),
+        RGBColor(44, 160, 44),
+        RGBColor(255, 127, 14),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(127, 127, 127),
+    ];
+    C[i % C.len()]
+}
+
 /// A plotting failure, as a crate error naming the file.
 pub(crate) fn plot_error(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Plot {

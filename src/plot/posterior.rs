@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{write_figure, Figure, FONT_FAMILY};
+use super::{series_colour, write_figure, Figure, FONT_FAMILY};
 use crate::calibration::posterior::Posterior;
 use crate::error::Result;
 
@@ -20,19 +20,6 @@ const COLUMNS: usize = 4;
 /// Panels per row for `n` quantities.
 fn columns(n: usize) -> usize {
     n.clamp(1, COLUMNS)
-}
-
-/// Colour of a chain.
-fn colour(chain: usize) -> RGBColor {
-    const C: [RGBColor; 6] = [
-        RGBColor(31, 119, 180),
-        RGBColor(214, 39, 40),
-        RGBColor(44, 160, 44),
-        RGBColor(255, 127, 14),
-        RGBColor(148, 103, 189),
-        RGBColor(140, 86, 75),
-    ];
-    C[chain % C.len()]
 }
 
 /// Each chain's path for quantity `q`: `(step, ln(value / set value))`, thinned to at most [`MAX_POINTS`].
@@ -109,7 +96,7 @@ impl Figure for Traces<'_> {
                 .map_err(e)?;
             for (c, line) in lines.into_iter().enumerate() {
                 chart
-                    .draw_series(LineSeries::new(line, colour(c).mix(0.7).stroke_width(1)))
+                    .draw_series(LineSeries::new(line, series_colour(c).mix(0.7).stroke_width(1)))
                     .map_err(e)?;
             }
         }

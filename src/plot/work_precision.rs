@@ -6,24 +6,9 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{legend, write_figure, Figure, FONT_FAMILY};
+use super::{legend, series_colour, write_figure, Figure, FONT_FAMILY};
 use crate::error::Result;
 use crate::work_precision::{Study, TARGET_ERROR};
-
-/// Colour of a candidate, stable across panels.
-fn colour(i: usize) -> RGBColor {
-    const C: [RGBColor; 8] = [
-        RGBColor(31, 119, 180),
-        RGBColor(214, 39, 40),
-        RGBColor(148, 103, 189),
-        RGBColor(44, 160, 44),
-        RGBColor(255, 127, 14),
-        RGBColor(140, 86, 75),
-        RGBColor(227, 119, 194),
-        RGBColor(127, 127, 127),
-    ];
-    C[i % C.len()]
-}
 
 struct Diagram<'a>(&'a Study);
 
@@ -115,7 +100,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Study) -> std::re
             if pts.is_empty() {
                 continue;
             }
-            let col = colour(ci);
+            let col = series_colour(ci); // stable across panels
             let series = chart
                 .draw_series(LineSeries::new(pts.clone(), col.stroke_width(2)).point_size(4))
                 .map_err(e)?;
