@@ -10,7 +10,7 @@
 //! The CLARITY targets use the `clarity` scenario (CLARITY schedule under the trial's own protocol, 2 years); the alemtuzumab
 //! targets the `alemtuzumab` scenario. Other targets are left to [`super::typical`].
 
-use super::targets::{lln_of, Setting, Statistic, Target, TargetValue, Tolerance};
+use super::targets::{lln_of, quarterly_visit_days, Observed, Setting, Statistic, Target, TargetValue, Tolerance};
 use super::typical::{Comparison, ComparisonKind};
 use crate::cohort::histogram::LogHistogram;
 use crate::cohort::summary::{ArmAccumulator, BAND_SUBSETS};
@@ -139,7 +139,7 @@ pub fn compare(targets: &[Target], population: &PopulationModel, patients: u64, 
         let long = matches!(
             t.stat,
             Statistic::MonthsToLln
-                | Statistic::MeanMonthsToLln
+                | Statistic::MeanMonthsToLln(_)
                 | Statistic::GeometricMeanMonthsToLln
                 | Statistic::FractionRecoveredToBaseline
         );
@@ -284,27 +284,33 @@ pub fn compare(targets: &[Target], population: &PopulationModel, patients: u64, 
                     None => not_evaluated("no LLN for this subset"),
                 }
             }
-            (Statistic::MeanMonthsToLln | Statistic::GeometricMeanMonthsToLln, ..) => {
-                let geometric = t.stat == Statistic::GeometricMeanMonthsToLln;
+            (Statistic::MeanMonthsToLln(_) | Statistic::GeometricMeanMonthsToLln, ..) => {
                 let k = lln_of(&t.subset).and_then(|lln| long_recovery(&t.subset, Threshold::Cells(lln)));
                 match (k, t.time_day) {
                     (Some(k), Some(follow_up)) => {
                         let h = &acc.recovery[k];
-                        let mean = if geometric {
-                            h.geometric_mean_up_to(follow_up)
-                        } else {
-                            h.mean_up_to(follow_up)
+                        let share = |m: u64| 100.0 * m as f64 / acc.analysed().max(1) as f64;
+                        let within = follow_up / DAYS_PER_MONTH;
+                        let mean = match t.stat {
+                            Statistic::GeometricMeanMonthsToLln => h.geometric_mean_up_to(follow_up).map(|(g, m)| {
+                                (g, format!("geometric mean over the {:.0} % of patients back at the LLN within {within:.1} months", share(m)))
+                            }),
+                            Statistic::MeanMonthsToLln(Observed::AtQuarterlyVisits) => {
+                                let continuous = h.mean_up_to(follow_up).map(|(c, _)| c / DAYS_PER_MONTH);
+                                h.mean_at_visits_up_to(&quarterly_visit_days(follow_up), follow_up).map(|(v, m)| {
+                                    (v, format!(
+                                        "mean over the {:.0} % of patients seen back at the LLN at a quarterly visit within {within:.1} months (each return read at the first visit on or after it; {:.1} months read continuously)",
+                                        share(m),
+                                        continuous.unwrap_or(f64::NAN)
+                                    ))
+                                })
+                            }
+                            _ => h.mean_up_to(follow_up).map(|(c, m)| {
+                                (c, format!("mean over the {:.0} % of patients back at the LLN within {within:.1} months", share(m)))
+                            }),
                         };
                         match mean {
-                            Some((mean, m)) => value(
-                                mean / DAYS_PER_MONTH,
-                                &format!(
-                                    "{} over the {:.0} % of patients back at the LLN within {:.1} months",
-                                    if geometric { "geometric mean" } else { "mean" },
-                                    100.0 * m as f64 / acc.analysed().max(1) as f64,
-                                    follow_up / DAYS_PER_MONTH
-                                ),
-                            ),
+                            Some((mean, note)) => value(mean / DAYS_PER_MONTH, &note),
                             None => not_evaluated("no patient back at the LLN within the follow-up"),
                         }
                     }

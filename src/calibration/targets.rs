@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::units::DAYS_PER_MONTH;
+
 /// A malformed targets table.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("targets line {line}, column {column}: {message}")]
@@ -86,13 +88,45 @@ pub enum Statistic {
     /// `mean months to recovery >= LLN` with the follow-up in `time_day`: the mean of those months over the
     /// patients back at the LLN by `time_day` (a published mean can only average the recoveries seen in its
     /// follow-up). Without a follow-up the words are not evaluable: a mean with censored patients is undefined.
-    MeanMonthsToLln,
+    /// How the return is seen — continuously, or at a trial's quarterly lab visits (words
+    /// `… at quarterly visits`) — is the [`Observed`].
+    MeanMonthsToLln(Observed),
     /// `fraction recovered to baseline …` by `time_day` (a cohort statistic).
     FractionRecoveredToBaseline,
     /// A value at `time_day` (words starting `mean`, `median`, `baseline mean`, `baseline median`).
     ValueAtDay,
     /// Words the model cannot evaluate (reported as not evaluated, with the words).
     NotModelled(String),
+}
+
+/// When a study saw a count's return: the model's continuous time, or the first scheduled lab visit on or after
+/// it (a recovery between two visits is recorded at the second).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Observed {
+    /// The day the count crosses its threshold.
+    Continuously,
+    /// The first visit on or after that day, visits [`quarterly_visit_days`] apart.
+    AtQuarterlyVisits,
+}
+
+/// A trial's quarterly lymphocyte-subset visits, days from the first dose, up to `horizon_days`: month 1, then
+/// every 3 months (months 3, 6, 9, 12, …), and a month after a second course given at month 12 (month 13) — the
+/// time points the CARE-MS trials report subsets at (calibration rows A1–A13: days 30, 91, 183, 274, 365, 396,
+/// 457, 548, 730). A month is [`DAYS_PER_MONTH`] days; visit days are rounded to whole days.
+pub fn quarterly_visit_days(horizon_days: f64) -> Vec<f64> {
+    let mut months: Vec<f64> = vec![1.0, 13.0];
+    months.extend(
+        (1..)
+            .map(|k| 3.0 * k as f64)
+            .take_while(|m| m * DAYS_PER_MONTH <= horizon_days),
+    );
+    let mut days: Vec<f64> = months
+        .into_iter()
+        .map(|m| (m * DAYS_PER_MONTH).round())
+        .filter(|d| *d <= horizon_days)
+        .collect();
+    days.sort_by(f64::total_cmp);
+    days
 }
 
 impl Statistic {
@@ -108,8 +142,13 @@ impl Statistic {
                 )),
             }
         } else if s.starts_with("mean months to recovery >= lln") {
+            let observed = if s.contains("at quarterly visits") {
+                Observed::AtQuarterlyVisits
+            } else {
+                Observed::Continuously
+            };
             match time_day {
-                Some(_) => Statistic::MeanMonthsToLln,
+                Some(_) => Statistic::MeanMonthsToLln(observed),
                 None => Statistic::NotModelled(format!(
                     "{words} (a mean time to recovery needs the follow-up in time_day: patients not yet back leave it undefined)"
                 )),
@@ -183,7 +222,7 @@ impl Statistic {
                 | Statistic::FractionAtLeastLln
                 | Statistic::BetweenPatientSd
                 | Statistic::MonthsToLln
-                | Statistic::MeanMonthsToLln
+                | Statistic::MeanMonthsToLln(_)
                 | Statistic::GeometricMeanMonthsToLln
                 | Statistic::FractionRecoveredToBaseline
         )
@@ -479,6 +518,15 @@ impl Target {
 mod tests {
 
     #[test]
+    fn quarterly_visits_are_the_trials_subset_time_points() {
+        assert_eq!(
+            quarterly_visit_days(740.0),
+            vec![30.0, 91.0, 183.0, 274.0, 365.0, 396.0, 457.0, 548.0, 639.0, 731.0]
+        );
+        assert_eq!(quarterly_visit_days(20.0), Vec::<f64>::new());
+    }
+
+    #[test]
     fn statistics_and_settings_are_parsed_once_into_types() {
         let d = Some(30.0);
         for (words, day, want) in [
@@ -518,7 +566,11 @@ mod tests {
         // A mean time to recovery needs the follow-up it averaged over; a median or geometric mean does not.
         assert_eq!(
             Statistic::parse("mean months to recovery >= LLN (LLN 100)", d),
-            Statistic::MeanMonthsToLln
+            Statistic::MeanMonthsToLln(Observed::Continuously)
+        );
+        assert_eq!(
+            Statistic::parse("mean months to recovery >= LLN at quarterly visits (LLN 100)", d),
+            Statistic::MeanMonthsToLln(Observed::AtQuarterlyVisits)
         );
         assert!(matches!(
             Statistic::parse("mean months to recovery >= LLN (LLN 100)", None),
@@ -540,7 +592,8 @@ mod tests {
             Statistic::BetweenPatientSd,
             Statistic::MedianPerPatientNadir,
             Statistic::FractionAtLeastLln,
-            Statistic::MeanMonthsToLln,
+            Statistic::MeanMonthsToLln(Observed::Continuously),
+            Statistic::MeanMonthsToLln(Observed::AtQuarterlyVisits),
             Statistic::GeometricMeanMonthsToLln,
         ] {
             assert!(st.is_cohort());
