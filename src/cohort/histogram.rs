@@ -236,37 +236,6 @@ impl DayHistogram {
         (n > 0).then(|| (sum / n as f64, n))
     }
 
-    /// The mean of the values as seen at scheduled `visits` (days, ascending): each value becomes the first visit
-    /// on or after it (0 stays 0: a count that never fell below its threshold), and those seen by `max_day` are
-    /// averaged. Returns the mean and how many there are; `None` when none is seen. A value after the last visit
-    /// is never seen.
-    pub fn mean_at_visits_up_to(&self, visits: &[f64], max_day: f64) -> Option<(f64, u64)> {
-        let (mut n, mut sum) = (0u64, 0.0);
-        let mut next = 0;
-        for (i, &c) in self.counts.iter().enumerate() {
-            if c == 0 {
-                continue;
-            }
-            let seen = if i == 0 {
-                0.0
-            } else {
-                while next < visits.len() && visits[next] < i as f64 {
-                    next += 1;
-                }
-                match visits.get(next) {
-                    Some(&v) => v,
-                    None => break,
-                }
-            };
-            if seen > max_day {
-                break;
-            }
-            n += c;
-            sum += seen * c as f64;
-        }
-        (n > 0).then(|| (sum / n as f64, n))
-    }
-
     /// The geometric mean of the positive values at or below `max_day` (whole days) and how many there are;
     /// `None` when there are none. Day 0 is left out (a count that never fell below its threshold has nothing to
     /// recover from, and a logarithm of it is undefined).
@@ -427,27 +396,6 @@ mod tests {
             "day 0 is left out"
         );
         assert_eq!(d.geometric_mean_up_to(1.0), None);
-    }
-
-    #[test]
-    fn a_mean_at_visits_reads_each_value_at_the_next_visit() {
-        let mut d = DayHistogram::new(200);
-        for x in [0, 2, 30, 31, 95, 150] {
-            d.add(x);
-        }
-        let visits = [30.0, 91.0, 183.0];
-        // 0 stays 0; 2 and 30 are seen on day 30; 31 and 95 on days 91 and 183; 150 on day 183.
-        assert_eq!(
-            d.mean_at_visits_up_to(&visits, 200.0),
-            Some(((0.0 + 30.0 + 30.0 + 91.0 + 183.0 + 183.0) / 6.0, 6))
-        );
-        // By day 100 only the first four are seen.
-        assert_eq!(d.mean_at_visits_up_to(&visits, 100.0), Some((151.0 / 4.0, 4)));
-        // A value after the last visit is never seen.
-        assert_eq!(d.mean_at_visits_up_to(&[30.0], 1000.0), Some((60.0 / 3.0, 3)));
-        // Read at visits, a mean is never earlier than read continuously.
-        assert!(d.mean_at_visits_up_to(&visits, 200.0).unwrap().0 > d.mean_up_to(200.0).unwrap().0);
-        assert_eq!(DayHistogram::new(10).mean_at_visits_up_to(&visits, 200.0), None);
     }
 
     #[test]

@@ -174,6 +174,15 @@ pub fn patients_csv(scenario: &Scenario, result: &CohortResult) -> String {
         s.push(',');
         s.push_str(r);
     }
+    // With lab visits: what they saw — the worst grade and each recovery read at them.
+    let visits = !scenario.spec.outcomes.visit_days.is_empty();
+    if visits {
+        s.push_str(",worst_grade_at_visits");
+        for r in &rec {
+            s.push_str(&format!(",{r}_at_visits"));
+        }
+    }
+    let visit_columns = if visits { 1 + rec.len() } else { 0 };
     s.push('\n');
     for row in &result.rows {
         let p = &row.patient;
@@ -184,8 +193,10 @@ pub fn patients_csv(scenario: &Scenario, result: &CohortResult) -> String {
         ));
         match &row.outcome {
             None => {
+                // Every column after `excluded` is empty: the 21 outcome columns, the recoveries and, with
+                // visits, what the visits saw.
                 s.push_str("true");
-                s.push_str(&",".repeat(20 + rec.len()));
+                s.push_str(&",".repeat(21 + rec.len() + visit_columns));
             }
             Some(o) => {
                 s.push_str("false,");
@@ -217,6 +228,21 @@ pub fn patients_csv(scenario: &Scenario, result: &CohortResult) -> String {
                         .and_then(|w| w.recoveries.get(i).and_then(|r| r.days_after(w.reference_day)))
                     {
                         s.push_str(&d.to_string());
+                    }
+                }
+                if visits {
+                    // Missing (empty) when the window holds no visit, or no visit saw the count back.
+                    let w = o.window.as_ref();
+                    s.push(',');
+                    if let Some(g) = w.and_then(|w| w.worst_grade_at_visits) {
+                        s.push_str(&g.to_string());
+                    }
+                    let seen = w.and_then(|w| w.recoveries_at_visits.as_ref());
+                    for i in 0..rec.len() {
+                        s.push(',');
+                        if let Some(d) = seen.and_then(|v| v.get(i).copied().flatten()) {
+                            s.push_str(&d.to_string());
+                        }
                     }
                 }
             }

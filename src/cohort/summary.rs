@@ -51,6 +51,13 @@ pub struct ArmAccumulator {
     pub recovery: Vec<DayHistogram>,
     /// Patients not recovered by the horizon, per recovery.
     pub recovery_censored: Vec<u64>,
+    /// Days to each recovery as the lab visits saw it (patients seen back; empty histograms without visits):
+    /// see [`crate::outcome::Window::recoveries_at_visits`].
+    #[serde(default)]
+    pub recovery_at_visits: Vec<DayHistogram>,
+    /// Patients with a visit in their window whom no visit saw back, per recovery.
+    #[serde(default)]
+    pub recovery_at_visits_censored: Vec<u64>,
     /// Total delay in days (delayed patients only).
     pub delay: DayHistogram,
     /// Reference day (e.g. the switch), rounded to a day, of the patients who reached it.
@@ -83,6 +90,8 @@ impl ArmAccumulator {
             durations: vec![DayHistogram::new(horizon_days); 4],
             recovery: vec![DayHistogram::new(horizon_days); recoveries],
             recovery_censored: vec![0; recoveries],
+            recovery_at_visits: vec![DayHistogram::new(horizon_days); recoveries],
+            recovery_at_visits_censored: vec![0; recoveries],
             delay: DayHistogram::new(horizon_days),
             reference_days: DayHistogram::new(horizon_days),
             bands: vec![vec![LogHistogram::default(); 5]; band_days.len()],
@@ -155,6 +164,12 @@ impl ArmAccumulator {
                 None => self.recovery_censored[i] += 1,
             }
         }
+        for (i, seen) in w.recoveries_at_visits.iter().flatten().enumerate() {
+            match seen {
+                Some(d) => self.recovery_at_visits[i].add(*d),
+                None => self.recovery_at_visits_censored[i] += 1,
+            }
+        }
     }
 
     /// Heap bytes held by the accumulator (for the memory estimate of a run).
@@ -170,6 +185,7 @@ impl ArmAccumulator {
             .durations
             .iter()
             .chain(&self.recovery)
+            .chain(&self.recovery_at_visits)
             .chain([&self.delay, &self.reference_days])
             .map(DayHistogram::heap_bytes)
             .sum();
@@ -214,6 +230,22 @@ impl ArmAccumulator {
         }
         for (a, b) in self.recovery_censored.iter_mut().zip(&o.recovery_censored) {
             *a += b;
+        }
+        // A state written before recoveries were read at visits has none: it adds nothing to them.
+        if self.recovery_at_visits.is_empty() {
+            self.recovery_at_visits = o.recovery_at_visits.clone();
+            self.recovery_at_visits_censored = o.recovery_at_visits_censored.clone();
+        } else {
+            for (a, b) in self.recovery_at_visits.iter_mut().zip(&o.recovery_at_visits) {
+                a.merge(b);
+            }
+            for (a, b) in self
+                .recovery_at_visits_censored
+                .iter_mut()
+                .zip(&o.recovery_at_visits_censored)
+            {
+                *a += b;
+            }
         }
         self.delay.merge(&o.delay);
         self.reference_days.merge(&o.reference_days);
@@ -295,6 +327,13 @@ pub struct Recovered {
     pub recovered: u64,
     /// Patients not recovered by the horizon (censored).
     pub censored: u64,
+    /// Quantiles of days among patients the lab visits saw back (the first visit at or above the threshold
+    /// after the first drop below it); `null` without visits.
+    pub days_at_visits: Option<Quantiles>,
+    /// Patients seen back at a visit; `null` without visits.
+    pub recovered_at_visits: Option<u64>,
+    /// Patients with visits whom no visit saw back by the horizon; `null` without visits.
+    pub not_seen_back_at_visits: Option<u64>,
 }
 
 /// The per-arm summary written to `summary.json`.
@@ -400,11 +439,22 @@ impl ArmSummary {
                 .iter()
                 .zip(&a.recovery_censored)
                 .zip(recovery_names)
-                .map(|((h, c), name)| Recovered {
-                    name: name.clone(),
-                    days: day_q(h),
-                    recovered: h.total(),
-                    censored: *c,
+                .enumerate()
+                .map(|(i, ((h, c), name))| {
+                    let at_visits = a
+                        .recovery_at_visits
+                        .get(i)
+                        .zip(a.recovery_at_visits_censored.get(i))
+                        .filter(|(v, n)| v.total() + **n > 0);
+                    Recovered {
+                        name: name.clone(),
+                        days: day_q(h),
+                        recovered: h.total(),
+                        censored: *c,
+                        days_at_visits: at_visits.map(|(v, _)| day_q(v)),
+                        recovered_at_visits: at_visits.map(|(v, _)| v.total()),
+                        not_seen_back_at_visits: at_visits.map(|(_, n)| *n),
+                    }
                 })
                 .collect(),
         }

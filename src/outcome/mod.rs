@@ -199,6 +199,12 @@ pub struct Window {
     /// Worst grade at the scheduled lab visits from the reference day on ([`OutcomeConfig::visit_days`]);
     /// `None` without visits in the window.
     pub worst_grade_at_visits: Option<Grade>,
+    /// Per configured recovery, when the lab *saw* the count back: days from the reference day to the first
+    /// visit, after the count first fell below its threshold, at which it is at or above it (0 if it never fell
+    /// below; `None` if no visit saw it back — a return after the last visit, or none). The whole is `None`
+    /// without visits in the window. A return between two visits is seen at the second, as a trial or clinic
+    /// records it; [`Window::recoveries`] has the continuous day.
+    pub recoveries_at_visits: Option<Vec<Option<u32>>>,
     /// One entry per configured recovery, in order.
     pub recoveries: Vec<RecoveryOutcome>,
 }
@@ -281,7 +287,7 @@ impl PatientOutcome {
         for s in traj.steps.iter().filter(|s| s.t1 > from && s.t0 < to) {
             acc.step(model, s, from, to);
         }
-        acc.finish(from, None)
+        acc.finish(from, None, None)
     }
 }
 
@@ -440,7 +446,16 @@ impl WindowAcc {
         }
     }
 
-    fn finish(self, reference_day: f64, worst_grade_at_visits: Option<Grade>) -> Option<Window> {
+    /// `visits` (the counts at the lab visits in the window, in order; `None` without visits) decide
+    /// [`Window::recoveries_at_visits`]: a count is seen back at the first visit after it first fell below its
+    /// threshold (by the continuous solution) at which it is at or above it. Read at the end, so the order in which
+    /// a solver reports a visit and the step holding it does not matter.
+    fn finish(
+        self,
+        reference_day: f64,
+        worst_grade_at_visits: Option<Grade>,
+        visits: Option<&[(f64, Counts)]>,
+    ) -> Option<Window> {
         let at_reference = self.started?;
         let (worst_grade, worst_grade_day) = (0..4)
             .rev()
@@ -458,6 +473,19 @@ impl WindowAcc {
             days_grade4: self.durations[2],
             days_cd4_below_200: self.durations[3],
             worst_grade_at_visits,
+            recoveries_at_visits: visits.map(|visits| {
+                self.recovery
+                    .iter()
+                    .zip(&self.thresholds)
+                    .map(|(r, &(k, level))| match *r {
+                        RecoveryState::NotBelowYet => Some(0),
+                        RecoveryState::Below(first) | RecoveryState::Returned(first, _) => visits
+                            .iter()
+                            .find(|(day, c)| *day > first && c[k] >= level)
+                            .map(|(day, _)| (day - reference_day).round().max(0.0) as u32),
+                    })
+                    .collect()
+            }),
             recoveries: self
                 .recovery
                 .iter()
@@ -494,6 +522,8 @@ pub struct OutcomeTracker<'a> {
     /// The next visit (index into the visit days) and the worst grade seen at visits in the window.
     next_visit: usize,
     visit_worst: Option<Grade>,
+    /// The counts at each visit in the window, in order (kept only with recoveries to read at them).
+    visit_counts: Vec<(f64, Counts)>,
     /// The last visit before the reference day was known (it counts if it falls on that day).
     last_visit: Option<(f64, Grade)>,
     delay_days: f64,
@@ -523,6 +553,7 @@ impl<'a> OutcomeTracker<'a> {
             band_index: 0,
             next_visit: 0,
             visit_worst: None,
+            visit_counts: Vec::new(),
             last_visit: None,
             delay_days: 0.0,
             stopped: false,
@@ -550,7 +581,13 @@ impl<'a> OutcomeTracker<'a> {
     /// The finished outcome.
     pub fn finish(self) -> PatientOutcome {
         PatientOutcome {
-            window: self.reference_day.and_then(|r| self.acc.finish(r, self.visit_worst)),
+            window: self.reference_day.and_then(|r| {
+                self.acc.finish(
+                    r,
+                    self.visit_worst,
+                    self.visit_worst.map(|_| self.visit_counts.as_slice()),
+                )
+            }),
             delay_days: self.delay_days,
             stopped: self.stopped,
             bands: self.bands,
@@ -571,9 +608,15 @@ impl Observer for OutcomeTracker<'_> {
             self.next_visit += 1;
         }
         if self.next_visit < visits.len() && visits[self.next_visit] == day {
-            let g = self.cfg.scale.grade(self.model.observe(state).alc);
+            let c = counts(&self.model.observe(state));
+            let g = self.cfg.scale.grade(c[Count::Alc as usize]);
             match self.reference_day {
-                Some(r) if day >= r => self.visit_worst = Some(self.visit_worst.map_or(g, |w| w.max(g))),
+                Some(r) if day >= r => {
+                    self.visit_worst = Some(self.visit_worst.map_or(g, |w| w.max(g)));
+                    if !self.cfg.recoveries.is_empty() {
+                        self.visit_counts.push((day, c));
+                    }
+                }
                 Some(_) => {}
                 None => self.last_visit = Some((day, g)),
             }

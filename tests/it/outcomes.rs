@@ -2,7 +2,7 @@
 //! reference is the definition on samples: the same outcomes counted from the observations of a grid. On a
 //! daily grid the two agree to the day the sampling implies; on a fine grid they agree to the grid's spacing.
 
-use lymphosim::outcome::{RecoveryOutcome, Threshold, Window};
+use lymphosim::outcome::{Recovery, RecoveryOutcome, Threshold, Window};
 use lymphosim::prelude::*;
 
 /// The reference: outcomes counted on the samples of a trajectory, from `reference_day` on (the definition the
@@ -251,5 +251,81 @@ fn the_grade_at_visits_is_the_grade_on_the_visit_days() {
             .max();
         assert_eq!(w.worst_grade_at_visits, seen, "{name}");
         assert!(seen.is_none_or(|g| g <= w.worst_grade), "{name}");
+    }
+}
+
+/// A recovery read at lab visits is the first visit, after the count first fell below its threshold, whose sample
+/// is at or above it (the reference reads the daily trajectory); it is never earlier than the continuous return,
+/// and a count that never fell below is seen at 0. Without visits nothing is read at them.
+#[test]
+fn a_recovery_at_visits_is_the_first_visit_that_sees_the_count_back() {
+    let visits: Vec<f64> = (0..=24).map(|m| (30.4375 * m as f64).round()).collect();
+    let recoveries = vec![
+        Recovery {
+            observable: Count::Alc,
+            threshold: Threshold::Lln,
+        },
+        Recovery {
+            observable: Count::Cd4,
+            threshold: Threshold::Cells(200.0),
+        },
+        Recovery {
+            observable: Count::Cd19,
+            threshold: Threshold::FractionOfBaseline(0.5),
+        },
+        Recovery {
+            observable: Count::Nk,
+            threshold: Threshold::Cells(1.0),
+        },
+    ];
+    let cfg = OutcomeConfig {
+        visit_days: visits.clone(),
+        recoveries: recoveries.clone(),
+        ..OutcomeConfig::default()
+    };
+    let mut seen_back = 0;
+    for (name, model, r) in cases() {
+        let t = solve_on(&model, &r, 2.0 * 365.25, 1.0);
+        let Some(w) = PatientOutcome::from_trajectory(&model, &t, &cfg, &r).window else {
+            continue;
+        };
+        let at = w.recoveries_at_visits.as_ref().expect("visits in the window");
+        let base = model.observe(&model.initial_state());
+        for (i, rec) in recoveries.iter().enumerate() {
+            let level = match rec.threshold {
+                Threshold::Cells(c) => c,
+                Threshold::FractionOfBaseline(f) => f * rec.observable.of(&base),
+                Threshold::Lln => cfg.scale.lln(),
+            };
+            let want = match w.recoveries[i] {
+                RecoveryOutcome::NeverBelow => Some(0),
+                RecoveryOutcome::Returned { first_below, .. } | RecoveryOutcome::NotWithinHorizon { first_below } => t
+                    .days
+                    .iter()
+                    .zip(&t.states)
+                    .find(|(d, y)| {
+                        visits.contains(d) && **d > first_below && rec.observable.of(&model.observe(y)) >= level
+                    })
+                    .map(|(d, _)| (d - w.reference_day).round() as u32),
+            };
+            assert_eq!(at[i], want, "{name}: {}", rec.label());
+            if let (Some(v), Some(c)) = (at[i], w.recoveries[i].days_after(w.reference_day)) {
+                assert!(v >= c, "{name}: {}: seen on day {v}, back on day {c}", rec.label());
+                seen_back += (v > 0) as u32;
+            }
+        }
+    }
+    assert!(
+        seen_back > 0,
+        "no case was seen back at a visit: the test would be empty"
+    );
+    let none = OutcomeConfig {
+        recoveries,
+        ..OutcomeConfig::default()
+    };
+    let (_, model, r) = cases().remove(0);
+    let t = solve_on(&model, &r, 365.25, 1.0);
+    if let Some(w) = PatientOutcome::from_trajectory(&model, &t, &none, &r).window {
+        assert_eq!(w.recoveries_at_visits, None);
     }
 }

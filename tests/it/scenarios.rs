@@ -290,8 +290,50 @@ fn the_grade_at_visits_is_reported_apart_and_is_never_worse() {
         a.worst_grade_at_visits,
         a.worst_grade
     );
+    // Each recovery is also read at the visits: every analysed patient is seen back or not, and no patient is
+    // seen back who did not come back (`tests/it/outcomes.rs` checks each patient's day).
+    for rec in &sum.recovery {
+        let (seen, not_seen) = (rec.recovered_at_visits.unwrap(), rec.not_seen_back_at_visits.unwrap());
+        assert_eq!(seen + not_seen, a.analysed(), "{}", rec.name);
+        assert!(seen <= rec.recovered, "{}", rec.name);
+        assert_eq!(
+            rec.days_at_visits.as_ref().unwrap().p50.is_some(),
+            seen > 0,
+            "{}",
+            rec.name
+        );
+    }
+    assert!(sum.recovery.iter().any(|r| r.recovered_at_visits.unwrap() > 0));
+    // patients.csv carries what the visits saw, in columns of their own.
+    let rows = lymphosim::cohort::run_cohort(&s.spec, lymphosim::cohort::Shard::ALL, true, &|_| {});
+    let csv = lymphosim::cohort::report::patients_csv(&s, &rows);
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    assert!(header.contains(&"worst_grade_at_visits"), "{header:?}");
+    assert_eq!(
+        header.iter().filter(|h| h.ends_with("_at_visits")).count(),
+        1 + names.len()
+    );
+    for l in csv.lines().skip(1) {
+        assert_eq!(l.split(',').count(), header.len(), "{l}");
+    }
     s.spec.outcomes.visit_days.clear();
     let r = lymphosim::cohort::run_cohort(&s.spec, lymphosim::cohort::Shard::ALL, false, &|_| {});
     let sum = lymphosim::cohort::summary::ArmSummary::from_accumulator(&r.arms[0], &names);
     assert!(sum.p_grade_ge3_at_visits.value.is_nan());
+    assert!(sum
+        .recovery
+        .iter()
+        .all(|r| r.days_at_visits.is_none() && r.recovered_at_visits.is_none()));
+    let rows = lymphosim::cohort::run_cohort(&s.spec, lymphosim::cohort::Shard::ALL, true, &|_| {});
+    let csv = lymphosim::cohort::report::patients_csv(&s, &rows);
+    let header = csv.lines().next().unwrap();
+    assert!(!header.contains("_at_visits"));
+    // Every row has every column, an excluded patient's too (it was one short once).
+    for l in csv.lines().skip(1) {
+        assert_eq!(l.split(',').count(), header.split(',').count(), "{l}");
+    }
+    assert!(
+        csv.lines().any(|l| l.split(',').nth(6) == Some("true")),
+        "no excluded patient: the check above is empty"
+    );
 }
