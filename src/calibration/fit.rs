@@ -293,6 +293,7 @@ impl CostFunction for Objective<'_> {
 
 /// Fits `fit` starting from `start`: Nelder–Mead for at most `max_iters` iterations, then `restarts` more runs,
 /// each from the best point so far with a fresh ±20 % simplex (a collapsed simplex can stall short of a minimum).
+/// The fitted set drops the start's `[uncertainty]` block (a posterior belongs to the fit it was sampled at).
 pub fn calibrate(
     spec: &LossSpec,
     start: &ParamSet,
@@ -331,6 +332,9 @@ pub fn calibrate_observed(
         }
     }
     r.sensitivity = sensitivity(spec, &r.set, fit)?;
+    // The start set's [uncertainty] block described the posterior of another fit: a refitted set has none until
+    // `lymphosim posterior` (or `identifiability`) is run on it.
+    r.set.uncertainty = None;
     Ok(r)
 }
 

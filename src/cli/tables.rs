@@ -357,6 +357,12 @@ pub(super) fn calibrate(a: &CalibrateArgs) -> anyhow::Result<()> {
     }
     let verb = if w == Written::Replaced { "replaced" } else { "wrote" };
     println!("{verb} {}", a.out.display());
+    if start.uncertainty.is_some() {
+        println!(
+            "(the start set's [uncertainty] block is not carried over: it belonged to another fit; run `lymphosim posterior --params {}` for this one's)",
+            a.out.display()
+        );
+    }
     Ok(())
 }
 

@@ -98,6 +98,10 @@ fn a_fit_lowers_the_loss_and_is_reproducible() {
     assert!(a.loss_final < a.loss_initial, "{} -> {}", a.loss_initial, a.loss_final);
     assert_eq!(a.set, b.set);
     assert_eq!(a.sensitivity.len(), 2);
+    // A refit never carries the start set's posterior: it belonged to another fit.
+    assert!(ParamSet::shipped().uncertainty.is_some());
+    let refit = calibrate(&s, &ParamSet::shipped(), &fit[..1], 2, 0).unwrap();
+    assert_eq!(refit.set.uncertainty, None);
     assert!(FitParam::parse("no_such").is_err());
     assert!(FitParam::parse("variability.no_such").is_err());
     assert!(FitParam::parse("variability.clad_sensitivity_cv").is_ok());
