@@ -2,6 +2,7 @@
 
 use lymphosim::calibration::fit::{calibrate, contribution, evaluate, parse_weight, FitParam, LossSpec};
 use lymphosim::calibration::{targets, EMBEDDED_TARGETS};
+use lymphosim::cohort::summary::ArmSummary;
 use lymphosim::population::paramset::ParamSet;
 
 fn spec(patients: u64) -> LossSpec {
@@ -454,4 +455,74 @@ fn the_posterior_sampler_stores_draws_that_uncertainty_runs_use() {
     let broken = with.to_toml().replacen("draws = [[", "draws = [[0.1, ", 1);
     let e = ParamSet::from_toml(&broken).unwrap_err().to_string();
     assert!(e.contains("uncertainty.draws"), "{e}");
+}
+
+/// The what-if set `data/params-v3-stress-slow-cd4.toml` makes CD4 regrow after alemtuzumab as slowly as validation
+/// rows V4 and V9 say (it was fitted to them, so they test nothing here). Pinned: it meets V4, which the shipped
+/// set misses, at the costs `docs/calibration.md` states (calibration rows A16 and C27, validation row V6); and on
+/// the same patients the switch question's answer moves the way the docs say — less CD4 at the switch, more
+/// patients below 200 after cladribine at every interval on the grid, and a wider grade ≥ 3 gap to cladribine
+/// alone from 12 months on.
+#[test]
+fn the_slow_cd4_stress_set_trades_what_the_docs_say() {
+    let stress = ParamSet::from_toml(include_str!("../../data/params-v3-stress-slow-cd4.toml")).unwrap();
+    assert_eq!(stress.uncertainty, None, "a what-if set carries no posterior");
+    meets_all_targets_but(
+        &stress,
+        &[
+            (
+                "A16",
+                "ALC below the LLN a year after the label's first course: 0.30 vs 0.20 +- 0.10",
+            ),
+            (
+                "C17",
+                "CD8 year-1 nadir before the published window (as the shipped set)",
+            ),
+            ("C20", "grade spread after one cladribine course (as the shipped set)"),
+            ("C27", "memory share of CD4 under cladribine falls below the tolerance"),
+        ],
+    );
+    validation_misses_are(
+        &stress,
+        &[
+            ("V1", "ALC back at the LLN after one course in 6.6 months vs 12.7"),
+            ("V2", "B cells back at the LLN in 2.4 months vs 7.1"),
+            ("V3", "CD8 back at the LLN in 7.1 months vs 20"),
+            (
+                "V6",
+                "only 3.5 % back at baseline CD4 within ten years (21 % published): slow regrowth for all",
+            ),
+        ],
+        &["V2", "V3", "V6"],
+    );
+    let answer = |set: &ParamSet| {
+        let text = lymphosim::scenario::PRESETS[0].2;
+        let mut s = lymphosim::scenario::parse_with(text, set).unwrap();
+        s.spec.patients = 1000;
+        let r = lymphosim::cohort::run_cohort(&s.spec, lymphosim::cohort::Shard::ALL, false, &|_| {});
+        let names: Vec<String> = s.spec.outcomes.recoveries.iter().map(|r| r.label()).collect();
+        r.arms
+            .iter()
+            .map(|a| lymphosim::cohort::summary::ArmSummary::from_accumulator(a, &names))
+            .collect::<Vec<_>>()
+    };
+    let (shipped, slow) = (answer(&ParamSet::shipped()), answer(&stress));
+    // The last arm is the reference, cladribine alone.
+    let reference = shipped.len() - 1;
+    let gap = |a: &[ArmSummary], i: usize| a[i].p_grade_ge3.value - a[reference].p_grade_ge3.value;
+    for i in 0..reference {
+        let cd4 = |a: &ArmSummary| a.at_reference[1].1.p50.unwrap();
+        assert!(cd4(&slow[i]) < cd4(&shipped[i]), "{}", shipped[i].name);
+        assert!(
+            slow[i].p_cd4_below_200.value > shipped[i].p_cd4_below_200.value + 0.02,
+            "{}: {} vs {}",
+            shipped[i].name,
+            slow[i].p_cd4_below_200.value,
+            shipped[i].p_cd4_below_200.value
+        );
+        if shipped[i].name.contains("interval_months=6") || shipped[i].name.contains("interval_months=9") {
+            continue;
+        }
+        assert!(gap(&slow, i) > gap(&shipped, i), "{}", shipped[i].name);
+    }
 }
