@@ -99,13 +99,14 @@ pub enum Statistic {
     NotModelled(String),
 }
 
-/// When a study saw a count's return: the model's continuous time, or the first scheduled lab visit on or after
-/// it (a recovery between two visits is recorded at the second).
+/// When a study saw a count's return: the model's continuous time, or at scheduled lab visits (a recovery between
+/// two visits is recorded at the second).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Observed {
     /// The day the count crosses its threshold.
     Continuously,
-    /// The first visit on or after that day, visits [`quarterly_visit_days`] apart.
+    /// The first of the [`quarterly_visit_days`], after the count first fell below its threshold, at which it is at
+    /// or above it ([`crate::outcome::Window::recoveries_at_visits`]).
     AtQuarterlyVisits,
 }
 
