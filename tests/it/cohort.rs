@@ -16,17 +16,22 @@ const DETERMINISTIC: [&str; 4] = ["summary.json", "bands.csv", "grades.csv", "pa
 
 #[test]
 fn results_are_byte_identical_for_any_thread_count_and_sharding() {
-    let (one, two, merged) = (dir("t1"), dir("t2"), dir("merged"));
-    let common = [
-        "run",
-        "--preset",
-        "switch-interval",
-        "--patients",
-        "150",
-        "--seed",
-        "7",
-        "--quiet",
-    ];
+    byte_identical("switch-interval");
+}
+
+/// The same with lab visits (the CLARITY preset): the grades and recoveries read at them merge exactly too.
+#[test]
+fn results_read_at_lab_visits_are_byte_identical_for_any_sharding() {
+    byte_identical("clarity");
+}
+
+fn byte_identical(preset: &str) {
+    let (one, two, merged) = (
+        dir(&format!("{preset}-t1")),
+        dir(&format!("{preset}-t2")),
+        dir(&format!("{preset}-merged")),
+    );
+    let common = ["run", "--preset", preset, "--patients", "150", "--seed", "7", "--quiet"];
     let run = |extra: &[&str]| {
         let args: Vec<&str> = common.iter().chain(extra).copied().collect();
         let (ok, _, e) = lymphosim(&args);
@@ -34,7 +39,7 @@ fn results_are_byte_identical_for_any_thread_count_and_sharding() {
     };
     run(&["--threads", "1", "--out", one.to_str().unwrap()]);
     run(&["--threads", "2", "--out", two.to_str().unwrap()]);
-    let shards: Vec<PathBuf> = (0..3).map(|i| dir(&format!("shard{i}"))).collect();
+    let shards: Vec<PathBuf> = (0..3).map(|i| dir(&format!("{preset}-shard{i}"))).collect();
     for (i, d) in shards.iter().enumerate() {
         run(&[
             "--threads",
