@@ -209,6 +209,11 @@ impl DayHistogram {
         }
     }
 
+    /// The last day of the range (`new(max_days)`).
+    pub fn max_days(&self) -> usize {
+        self.counts.len().saturating_sub(1)
+    }
+
     /// Adds one value (clamped to the range).
     pub fn add(&mut self, days: u32) {
         let i = (days as usize).min(self.counts.len() - 1);

@@ -264,7 +264,13 @@ impl CohortResult {
             arms: spec
                 .arms
                 .iter()
-                .map(|a| ArmAccumulator::new(&a.name, horizon, spec.outcomes.recoveries.len(), band_days.clone()))
+                .map(|a| {
+                    let acc = ArmAccumulator::new(&a.name, horizon, spec.outcomes.recoveries.len(), band_days.clone());
+                    match spec.outcomes.visit_days.is_empty() {
+                        true => acc,
+                        false => acc.reading_visits(),
+                    }
+                })
                 .collect(),
             rows: Vec::new(),
             failures: Vec::new(),

@@ -51,8 +51,8 @@ pub struct ArmAccumulator {
     pub recovery: Vec<DayHistogram>,
     /// Patients not recovered by the horizon, per recovery.
     pub recovery_censored: Vec<u64>,
-    /// Days to each recovery as the lab visits saw it (patients seen back; empty histograms without visits):
-    /// see [`crate::outcome::Window::recoveries_at_visits`].
+    /// Days to each recovery as the lab visits saw it (patients seen back; empty without visits, see
+    /// [`ArmAccumulator::reading_visits`]): see [`crate::outcome::Window::recoveries_at_visits`].
     #[serde(default)]
     pub recovery_at_visits: Vec<DayHistogram>,
     /// Patients with a visit in their window whom no visit saw back, per recovery.
@@ -90,14 +90,23 @@ impl ArmAccumulator {
             durations: vec![DayHistogram::new(horizon_days); 4],
             recovery: vec![DayHistogram::new(horizon_days); recoveries],
             recovery_censored: vec![0; recoveries],
-            recovery_at_visits: vec![DayHistogram::new(horizon_days); recoveries],
-            recovery_at_visits_censored: vec![0; recoveries],
+            recovery_at_visits: Vec::new(),
+            recovery_at_visits_censored: Vec::new(),
             delay: DayHistogram::new(horizon_days),
             reference_days: DayHistogram::new(horizon_days),
             bands: vec![vec![LogHistogram::default(); 5]; band_days.len()],
             grades: vec![[0; 5]; band_days.len()],
             band_days,
         }
+    }
+
+    /// Also accumulates each recovery as lab visits see it (for a cohort with visits; without, nothing is
+    /// allocated for it).
+    pub fn reading_visits(mut self) -> Self {
+        let (n, days) = (self.recovery.len(), self.delay.max_days());
+        self.recovery_at_visits = vec![DayHistogram::new(days); n];
+        self.recovery_at_visits_censored = vec![0; n];
+        self
     }
 
     /// Adds one successful patient: its outcomes and band values (one per band day, in order).
